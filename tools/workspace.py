@@ -1,0 +1,125 @@
+"""What the repository holds: distributions, their modules, dependencies and tests.
+
+One place that reads the `pyproject.toml` files, so the noxfile, the tools and
+the repository tests agree on what a distribution is.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGES = ROOT / "packages"
+META = "kcore"
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def dists() -> list[str]:
+    """Every distribution, the meta one included, sorted by name."""
+    return sorted(p.name for p in PACKAGES.iterdir() if (p / "pyproject.toml").is_file())
+
+
+def code_dists() -> list[str]:
+    """Every distribution that ships modules (all but the meta one)."""
+    return [d for d in dists() if d != META]
+
+
+def dist_path(dist: str) -> pathlib.Path:
+    return PACKAGES / dist
+
+
+def pyproject(dist: str) -> dict:
+    with open(dist_path(dist) / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def root_pyproject() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def requirement_name(req: str) -> str:
+    """'kcore-common==0.1.0; python_version>"3"' -> 'kcore-common'."""
+    m = _NAME.match(req)
+    if not m:
+        raise ValueError("cannot read a distribution name from requirement %r" % req)
+    return m.group(1).lower().replace("_", "-")
+
+
+def dependencies(dist: str) -> list[str]:
+    return list(pyproject(dist)["project"].get("dependencies", []))
+
+
+def internal_closure(dist: str) -> list[str]:
+    """The distribution plus every kcore sibling it depends on, transitively."""
+    known = set(dists())
+    seen: set[str] = set()
+    todo = [dist]
+    while todo:
+        d = todo.pop()
+        if d in seen:
+            continue
+        seen.add(d)
+        for req in dependencies(d):
+            name = requirement_name(req)
+            if name in known:
+                todo.append(name)
+    return sorted(seen)
+
+
+def modules(dist: str) -> list[str]:
+    """Import names the distribution's wheel ships, from its only-include list."""
+    wheel = pyproject(dist).get("tool", {}).get("hatch", {}).get("build", {})
+    wheel = wheel.get("targets", {}).get("wheel", {})
+    out = []
+    for entry in wheel.get("only-include", []):
+        rel = entry[len("src/") :] if entry.startswith("src/") else entry
+        if rel.endswith(".py"):
+            rel = rel[: -len(".py")]
+        out.append(rel.replace("/", "."))
+    return out
+
+
+def all_modules() -> list[str]:
+    return [m for d in code_dists() for m in modules(d)]
+
+
+def kcore_table(dist: str) -> dict:
+    return pyproject(dist).get("tool", {}).get("kcore", {})
+
+
+def circuitpython_dists() -> list[str]:
+    return [d for d in code_dists() if kcore_table(d).get("circuitpython")]
+
+
+def test_requirements(*dists_: str) -> list[str]:
+    """The `test` dependency group of each distribution (external packages only)."""
+    out: list[str] = []
+    for d in dists_:
+        for req in pyproject(d).get("dependency-groups", {}).get("test", []):
+            if isinstance(req, str) and req not in out:
+                out.append(req)
+    return out
+
+
+def test_dirs(dist: str) -> list[pathlib.Path]:
+    """The pytest folders of a distribution: tests/<dist> and tests/micro/<dist>."""
+    return [p for p in (ROOT / "tests" / dist, ROOT / "tests" / "micro" / dist) if p.is_dir()]
+
+
+def bench_requirements() -> list[str]:
+    return list(root_pyproject().get("tool", {}).get("kcore", {}).get("bench-requirements", []))
+
+
+def apt_packages() -> list[str]:
+    return list(root_pyproject().get("tool", {}).get("kcore", {}).get("apt-packages", []))
+
+
+def version() -> str:
+    return root_pyproject()["tool"]["kcore"]["version"]
