@@ -74,6 +74,15 @@ def run_module(name, counts):
             gc.collect()
 
 
+def unload(name):
+    """Forget a test module once run, so a 256 KB heap holds one module at a time."""
+    modules = getattr(sys, "modules", None)
+    if modules is not None and name in modules:
+        del modules[name]
+    if gc is not None:
+        gc.collect()
+
+
 def main(argv):
     names = [module_name(a) for a in argv if a]
     if not names:
@@ -83,6 +92,7 @@ def main(argv):
     counts = [0, 0]
     for name in names:
         run_module(name, counts)
+        unload(name)
     print("%d passed, %d failed" % (counts[0], counts[1]))
     return 1 if counts[1] else 0
 
