@@ -64,7 +64,14 @@ def system(session):
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     session.run("apt-get", "update", "-qq", external=True, env=env)
     session.run(
-        "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        *missing,
+        external=True,
+        env=env,
     )
 
 
@@ -124,7 +131,13 @@ def build(session):
         shutil.rmtree(DIST_DIR)
     for d in workspace.dists():
         session.run(
-            "uv", "build", "--wheel", "--quiet", "--out-dir", str(DIST_DIR), str(workspace.dist_path(d))
+            "uv",
+            "build",
+            "--wheel",
+            "--quiet",
+            "--out-dir",
+            str(DIST_DIR),
+            str(workspace.dist_path(d)),
         )
     session.run("python", "tools/check_wheels.py", str(DIST_DIR))
 
@@ -176,7 +189,9 @@ def tests_root(session):
         *workspace.test_requirements(*CODE),
         *_editable(CODE),
     )
-    session.run("pytest", "-p", "no:cacheprovider", "tests/repo", "tests/integration", *session.posargs)
+    session.run(
+        "pytest", "-p", "no:cacheprovider", "tests/repo", "tests/integration", *session.posargs
+    )
 
 
 @nox.session(requires=["build"])

@@ -370,7 +370,7 @@ def _scan_field(s, i, found):
 class FileChecker(ast.NodeVisitor):
     def __init__(self, display, rel, source, kcore_entries, kcore_excluded):
         self.display = display
-        self.rel = rel  # src-relative path ('kcore/common/log.py') or None
+        self.rel = rel  # src-relative path ('kcore/common/logger.py') or None
         self.source = source
         self.kcore_entries = kcore_entries
         self.kcore_excluded = kcore_excluded

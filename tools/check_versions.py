@@ -77,8 +77,10 @@ def main() -> int:
     found = problems()
     for p in found:
         print(p)
-    print("versions: %d distributions at %s, %d problem(s)" % (
-        len(workspace.dists()), workspace.version(), len(found)))
+    print(
+        "versions: %d distributions at %s, %d problem(s)"
+        % (len(workspace.dists()), workspace.version(), len(found))
+    )
     return 1 if found else 0
 
 

@@ -134,7 +134,7 @@ def _covers(entry, rel):
 
 
 def is_board_file(rel, entries, excluded):
-    """Whether the src-relative path ``rel`` ('kcore/common/log.py') goes onto a board."""
+    """Whether the src-relative path ``rel`` ('kcore/common/logger.py') goes onto a board."""
     rel = rel.replace("\\", "/")
     parts = rel.split("/")
     if any(p in NEVER_ON_BOARD_DIRS for p in parts):

@@ -42,10 +42,14 @@ def main(argv=None) -> int:
     if getattr(kcore, "__file__", None):
         failed.append("kcore is a regular package (%s), not a namespace" % kcore.__file__)
     if threading.active_count() != threads_before:
-        failed.append("importing started %d thread(s)" % (threading.active_count() - threads_before))
+        failed.append(
+            "importing started %d thread(s)" % (threading.active_count() - threads_before)
+        )
     for f in failed:
         print("FAILED", f)
-    print("imported %d modules of %s; %d failure(s)" % (len(imported), ", ".join(dists), len(failed)))
+    print(
+        "imported %d modules of %s; %d failure(s)" % (len(imported), ", ".join(dists), len(failed))
+    )
     return 1 if failed else 0
 
 

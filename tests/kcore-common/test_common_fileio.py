@@ -10,9 +10,9 @@ import types
 
 import pytest
 
+import kcore.common.logger as klog
 from kcore.common import fileio
 
-klog = importlib.import_module("kcore.common.log")
 platform = importlib.import_module("kcore.common.platform")
 
 

@@ -1,4 +1,4 @@
-"""kcore.common.log: levels, routing to every sink, formats, file handling,
+"""kcore.common.logger: levels, routing to every sink, formats, file handling,
 resilience, thread safety, no network, no import-time side effects."""
 
 import importlib
@@ -14,8 +14,8 @@ import types
 
 import pytest
 
-# importlib: the package attribute kcore.common.log is the log() function.
-klog = importlib.import_module("kcore.common.log")
+import kcore.common.logger as klog
+
 platform = importlib.import_module("kcore.common.platform")
 
 LINE = re.compile(r"^(?P<title>[^:]*): (?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d): (?P<lvl>\w+): ")
@@ -711,7 +711,7 @@ def test_import_starts_no_thread_and_imports_nothing_heavy():
     code = (
         "import sys, threading\n"
         "before = threading.active_count()\n"
-        "import kcore.common, kcore.common.log\n"
+        "import kcore.common, kcore.common.logger\n"
         "kcore.common.log_debug('x')\n"
         "assert threading.active_count() == before, threading.enumerate()\n"
         "heavy = ('syslog', 'logging', 'socket', 'requests', 'ssl')\n"
@@ -728,7 +728,7 @@ def test_import_starts_no_thread_and_imports_nothing_heavy():
         [
             sys.executable,
             "-c",
-            "import sys; import kcore.common.log; "
+            "import sys; import kcore.common.logger; "
             "assert 'threading' not in sys.modules, 'threading imported'; print('ok')",
         ],
         capture_output=True,

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-klog = importlib.import_module("kcore.common.log")
+import kcore.common.logger as klog
+
 logbridge = importlib.import_module("kcore.common.logbridge")
 
 

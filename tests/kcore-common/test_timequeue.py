@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kcore.timequeue as TQ
-from kcore.common.log import Logger
+from kcore.common.logger import Logger
 from kcore.common.platform import KcoreError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

@@ -28,8 +28,17 @@ def built_wheels(tmp_path_factory) -> pathlib.Path:
     out = tmp_path_factory.mktemp("wheels")
     for d in workspace.dists():
         subprocess.run(
-            [sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--out-dir", str(out),
-             str(workspace.dist_path(d))],
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "build",
+                "--wheel",
+                "--quiet",
+                "--out-dir",
+                str(out),
+                str(workspace.dist_path(d)),
+            ],
             check=True,
             env={**os.environ, "UV_NO_PROGRESS": "1"},
         )

@@ -179,7 +179,7 @@ def test_relative_imports_resolve_against_the_package(tmp_path):
 def test_monotonic_allowed_only_in_the_clock_shim(tmp_path):
     src = "import time\nt = time.monotonic_ns()\nfrom time import perf_counter\n"
     assert rules(tmp_path, src, rel="kcore/common/platform.py") == []
-    assert rules(tmp_path, src, rel="kcore/common/log.py") == ["monotonic", "monotonic"]
+    assert rules(tmp_path, src, rel="kcore/common/logger.py") == ["monotonic", "monotonic"]
     assert rules(tmp_path, "import time as t\nx = t.perf_counter()\n") == ["monotonic"]
 
 

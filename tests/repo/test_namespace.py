@@ -11,15 +11,21 @@ import workspace
 
 
 def test_no_kcore_init_in_any_source_tree(root):
-    strays = sorted(str(p.relative_to(root)) for p in root.glob("packages/*/src/kcore/__init__.py*"))
+    strays = sorted(
+        str(p.relative_to(root)) for p in root.glob("packages/*/src/kcore/__init__.py*")
+    )
     assert strays == []
 
 
 def test_no_directory_named_kcore_outside_src(root):
     # A tests/kcore or ./kcore folder shadows the namespace (pytest puts cwd on sys.path).
     bad = [
-        p for p in root.rglob("kcore")
-        if p.is_dir() and "src" not in p.parts and ".nox" not in p.parts and "dist" not in p.parts
+        p
+        for p in root.rglob("kcore")
+        if p.is_dir()
+        and "src" not in p.parts
+        and ".nox" not in p.parts
+        and "dist" not in p.parts
         and ".venv" not in p.parts
     ]
     assert bad == []

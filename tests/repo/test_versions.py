@@ -49,7 +49,11 @@ def test_bump_version_rewrites_everything(root, tmp_path):
 def test_check_versions_catches_a_drifted_pin(root, tmp_path):
     _copy_repo(root, tmp_path)
     meta = tmp_path / "packages/kcore/pyproject.toml"
-    meta.write_text(meta.read_text().replace('dependencies = ["kcore-common==', 'dependencies = ["kcore-common==9'))
+    meta.write_text(
+        meta.read_text().replace(
+            'dependencies = ["kcore-common==', 'dependencies = ["kcore-common==9'
+        )
+    )
     r = _run(tmp_path, "tools/check_versions.py")
     assert r.returncode == 1
     assert "not pinned" in r.stdout

@@ -10,14 +10,12 @@ Run: python tools/bench/bench_common_log.py [--number N] [--repeat R]
 """
 
 import argparse
-import importlib
 import logging
 import sys
 import tempfile
 import timeit
 
-# importlib, because the package attribute kcore.common.log is the log() function.
-klog = importlib.import_module("kcore.common.log")
+import kcore.common.logger as klog
 
 
 def ns_per_call(fn, args, number, repeat):

@@ -1,4 +1,4 @@
-"""Portable tests of kcore.common.log (pytest on CPython, and the micropython
+"""Portable tests of kcore.common.logger (pytest on CPython, and the micropython
 binary): routing, formats, queue, counters, file handling, resilience."""
 
 import os
@@ -6,7 +6,7 @@ import os
 from mtest import raises
 
 from kcore.common import fileio
-from kcore.common.log import (
+from kcore.common.logger import (
     CRITICAL,
     DEBUG,
     ERROR,

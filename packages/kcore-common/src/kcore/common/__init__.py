@@ -1,9 +1,11 @@
 """kcore.common: the small toolkit every kcore program starts from.
 
 Runs unchanged on CPython, CircuitPython and MicroPython. The platform is
-decided once, in :mod:`kcore.common.platform`; everything that a board lacks
-(``requests``, ``subprocess``, ``argparse``, stdlib ``logging``) is imported
-only when first used, so ``import kcore.common`` stays cheap everywhere.
+decided once, in :mod:`kcore.common.platform`. Every public name is loaded
+from its submodule on first use (module ``__getattr__``), so importing the
+package costs almost nothing on a board with a few dozen KB of heap, and
+nothing a program does not use (``requests``, ``subprocess``, stdlib
+``logging``) is ever imported.
 
 The public names are those of the original ``kcore.common0``/``kcore.common``
 so existing programs can switch by changing nothing but the install line.
@@ -19,99 +21,137 @@ from kcore.common.platform import (  # noqa: F401
     PY_VER,
     KcoreError,
 )
-from kcore.common.colors import CCC, c, c0  # noqa: F401
-from kcore.common.fileio import (  # noqa: F401
-    dict_to_list_of_pairs,
-    get_input,
-    list_to_csv,
-    raw_print,
-    read_file,
-    stderr,
-    str_in_substring_list,
-    write_file,
-    write_file_atomic,
-)
-from kcore.common.log import (  # noqa: F401
-    ALERT,
-    ALL,
-    CRITICAL,
-    DEBUG,
-    ERROR,
-    INFO,
-    NEVER,
-    WARNING,
-    clear_log,
-    debug,
-    getLevelName,
-    getLevelNumber,
-    init_log,
-    last_logs,
-    last_logs_html,
-    log,
-    log_alert,
-    log_crit,
-    log_critical,
-    log_debug,
-    log_error,
-    log_info,
-    log_syslog,
-    log_warning,
-    set_queue_len,
-    timestr,
-)
-from kcore.common.urls import (  # noqa: F401
-    UNQUOTE_REPLACEMENTS,
-    poor_mans_quote_plus,
-    poor_mans_unquote_plus,
-    poor_mans_urlencode,
-    quote,
-    quote_plus,
-    unquote,
-    unquote_plus,
-    urlencode,
-)
 
-# Names served on first use from submodules that are heavier (web) or only
-# exist on CPython (host, logbridge). Module-level __getattr__ works on
-# CPython >= 3.7 and on MicroPython/CircuitPython.
+# Public name -> the submodule that defines it. `host` and `logbridge` are
+# CPython-only; `web` works everywhere.
 _LAZY = {
+    # colors
+    "CCC": "colors",
+    "c": "colors",
+    "c0": "colors",
+    "color_enabled": "colors",
+    # fileio
+    "dict_to_list_of_pairs": "fileio",
+    "get_input": "fileio",
+    "last_error": "fileio",
+    "list_to_csv": "fileio",
+    "raw_print": "fileio",
+    "read_file": "fileio",
+    "stderr": "fileio",
+    "str_in_substring_list": "fileio",
+    "write_file": "fileio",
+    "write_file_atomic": "fileio",
+    # logger
+    "ALERT": "logger",
+    "ALL": "logger",
+    "CRITICAL": "logger",
+    "DEBUG": "logger",
+    "ERROR": "logger",
+    "INFO": "logger",
+    "NEVER": "logger",
+    "WARNING": "logger",
+    "SYSLOG_LEVEL_MAP": "logger",
+    "Logger": "logger",
+    "clear_log": "logger",
+    "close_log": "logger",
+    "debug": "logger",
+    "default_logger": "logger",
+    "getLevelName": "logger",
+    "getLevelNumber": "logger",
+    "init_log": "logger",
+    "last_logs": "logger",
+    "last_logs_html": "logger",
+    "log": "logger",
+    "log_alert": "logger",
+    "log_crit": "logger",
+    "log_critical": "logger",
+    "log_debug": "logger",
+    "log_error": "logger",
+    "log_info": "logger",
+    "log_stats": "logger",
+    "log_syslog": "logger",
+    "log_warning": "logger",
+    "reset_log": "logger",
+    "set_force_time": "logger",
+    "set_queue_len": "logger",
+    "timestr": "logger",
+    # urls
+    "UNQUOTE_REPLACEMENTS": "urls",
+    "poor_mans_quote_plus": "urls",
+    "poor_mans_unquote_plus": "urls",
+    "poor_mans_urlencode": "urls",
+    "quote": "urls",
+    "quote_plus": "urls",
+    "unquote": "urls",
+    "unquote_plus": "urls",
+    "urlencode": "urls",
+    # web
     "FakeResponse": "web",
+    "InvalidHeader": "web",
+    "InvalidURL": "web",
     "Response": "web",
     "Session": "web",
-    "WebError": "web",
     "WebConnectionError": "web",
+    "WebError": "web",
+    "WebSSLError": "web",
     "WebTimeout": "web",
-    "InvalidURL": "web",
     "read_web": "web",
     "read_web_e": "web",
     "web_get": "web",
     "web_get_e": "web",
+    # host
     "FileLock": "host",
+    "LockTimeout": "host",
     "PopenOutput": "host",
-    "popen": "host",
-    "popener": "host",
+    "RawFormatterWithDefaults": "host",
+    "SpecialArgError": "host",
+    "argparse_epilog": "host",
     "get_callers_module": "host",
     "get_initial_python_file_comment": "host",
-    "RawFormatterWithDefaults": "host",
-    "argparse_epilog": "host",
+    "popen": "host",
+    "popener": "host",
+    "random_printable": "host",
     "resolve_special_arg": "host",
     "special_arg_resolver": "host",
-    "random_printable": "host",
-    "zmsg": "host",
-    "zinfo": "host",
-    "zwarn": "host",
     "zfatal": "host",
+    "zinfo": "host",
+    "zmsg": "host",
+    "zwarn": "host",
+    # logbridge
     "KcoreLogHandler": "logbridge",
     "bridge_from_stdlib": "logbridge",
     "bridge_to_stdlib": "logbridge",
 }
 
+__all__ = ["CIRCUITPYTHON", "CPYTHON", "IMPLEMENTATION", "MICROPYTHON", "PY_VER", "KcoreError"]
+__all__ += list(_LAZY)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from kcore.common.colors import (  # noqa: F401
+        CCC,
+        c,
+        c0,
+        color_enabled,
+    )
+    from kcore.common.fileio import (  # noqa: F401
+        dict_to_list_of_pairs,
+        get_input,
+        last_error,
+        list_to_csv,
+        raw_print,
+        read_file,
+        stderr,
+        str_in_substring_list,
+        write_file,
+        write_file_atomic,
+    )
     from kcore.common.host import (  # noqa: F401
         FileLock,
+        LockTimeout,
         PopenOutput,
         RawFormatterWithDefaults,
+        SpecialArgError,
         argparse_epilog,
         get_callers_module,
         get_initial_python_file_comment,
@@ -130,13 +170,61 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         bridge_from_stdlib,
         bridge_to_stdlib,
     )
+    from kcore.common.logger import (  # noqa: F401
+        ALERT,
+        ALL,
+        CRITICAL,
+        DEBUG,
+        ERROR,
+        INFO,
+        NEVER,
+        SYSLOG_LEVEL_MAP,
+        WARNING,
+        Logger,
+        clear_log,
+        close_log,
+        debug,
+        default_logger,
+        getLevelName,
+        getLevelNumber,
+        init_log,
+        last_logs,
+        last_logs_html,
+        log,
+        log_alert,
+        log_crit,
+        log_critical,
+        log_debug,
+        log_error,
+        log_info,
+        log_stats,
+        log_syslog,
+        log_warning,
+        reset_log,
+        set_force_time,
+        set_queue_len,
+        timestr,
+    )
+    from kcore.common.urls import (  # noqa: F401
+        UNQUOTE_REPLACEMENTS,
+        poor_mans_quote_plus,
+        poor_mans_unquote_plus,
+        poor_mans_urlencode,
+        quote,
+        quote_plus,
+        unquote,
+        unquote_plus,
+        urlencode,
+    )
     from kcore.common.web import (  # noqa: F401
         FakeResponse,
+        InvalidHeader,
         InvalidURL,
         Response,
         Session,
         WebConnectionError,
         WebError,
+        WebSSLError,
         WebTimeout,
         read_web,
         read_web_e,
@@ -148,7 +236,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 def __getattr__(name):
     sub = _LAZY.get(name)
     if sub is None:
-        raise AttributeError("module 'kcore.common' has no attribute '%s'" % name)
+        # MicroPython calls this instead of importing a submodule named in
+        # `from kcore.common import web`: import it here.
+        try:
+            return __import__("kcore.common." + name, None, None, ["__name__"])
+        except ImportError:
+            raise AttributeError("module 'kcore.common' has no attribute '%s'" % name)
     module = __import__("kcore.common." + sub, None, None, [name])
     value = getattr(module, name)
     globals()[name] = value

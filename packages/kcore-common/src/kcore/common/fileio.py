@@ -13,10 +13,7 @@ import os
 import sys
 
 from kcore.common import platform
-
-# Not `from kcore.common import log`: the package attribute `log` is the
-# log() function (the original's public name), which shadows the submodule.
-from kcore.common.log import log_debug as _log_debug
+from kcore.common.logger import log_debug as _log_debug
 
 _LAST_ERROR = [None]  # type: list
 

@@ -15,12 +15,10 @@ to-stdlib sink skips. Levels map one to one (kcore's are numerically
 stdlib's); stdlib levels below DEBUG (NOTSET, custom) become DEBUG.
 """
 
-import importlib
 import logging
 from typing import Optional, Union
 
-# importlib: the package attribute `kcore.common.log` is the log() function.
-_klog = importlib.import_module("kcore.common.log")
+import kcore.common.logger as _klog
 
 ORIGIN = "stdlib"
 MARK = "kcore_bridged"
@@ -34,7 +32,7 @@ def _to_kcore_level(levelno: int) -> int:
 
 class KcoreLogHandler(logging.Handler):
     """A stdlib ``logging`` handler that forwards records into a kcore
-    :class:`~kcore.common.log.Logger` (default: the process default one).
+    :class:`~kcore.common.logger.Logger` (default: the process default one).
 
     The text is ``self.format(record)``, by default ``"<logger name>:
     <message>"`` (plus any traceback); kcore adds its own title/time/level.

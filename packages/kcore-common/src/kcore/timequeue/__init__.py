@@ -341,8 +341,8 @@ class TimeQueue:
     ``error_count`` and kept in ``last_errors`` as ``(event, exception)``
     pairs of the latest pass; with ``raise_errors=True`` the first one is
     re-raised once the pass is complete. ``logger``: any object with
-    ``log_error(msg)`` (e.g. a ``kcore.common.log.Logger``); default: the
-    process logger of kcore.common.log. Thread-safe on CPython.
+    ``log_error(msg)`` (e.g. a ``kcore.common.logger.Logger``); default: the
+    process logger of kcore.common.logger. Thread-safe on CPython.
     """
 
     def __init__(
@@ -582,7 +582,7 @@ class TimeQueue:
             if self.logger is not None:
                 self.logger.log_error(msg)
             else:
-                from kcore.common.log import log_error
+                from kcore.common.logger import log_error
 
                 log_error(msg)
         except Exception:  # noqa: S110 - a broken logger must never break the pass
