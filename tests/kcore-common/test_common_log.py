@@ -657,12 +657,12 @@ def test_threads_log_concurrently_without_loss(tmp_path):
 
 def test_lock_shims_for_boards(monkeypatch):
     monkeypatch.setitem(sys.modules, "_thread", None)  # CircuitPython: no _thread
-    lock = klog._new_lock()
-    assert isinstance(lock, klog._NoLock)
+    lock = platform.new_lock(reentrant=True)
+    assert isinstance(lock, platform.NoLock)
     with lock:
         pass
     lg = klog.Logger()
-    assert isinstance(lg._lock, klog._NoLock)
+    assert isinstance(lg._lock, platform.NoLock)
     assert lg.log_info("works without threads") is True
 
     allocated = []
@@ -670,7 +670,7 @@ def test_lock_shims_for_boards(monkeypatch):
         allocate_lock=lambda: allocated.append(1) or threading.Lock()
     )  # MicroPython: allocate_lock but no RLock
     monkeypatch.setitem(sys.modules, "_thread", fake_thread)
-    klog._new_lock()
+    platform.new_lock(reentrant=True)
     assert allocated == [1]
 
 

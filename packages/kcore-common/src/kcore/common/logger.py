@@ -123,30 +123,6 @@ def html_escape(text: str) -> str:
     )
 
 
-class _NoLock:
-    """Stands in for a lock on boards without ``_thread`` (one thread only)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _new_lock():
-    """A re-entrant lock on CPython (a signal handler may log while the main
-    thread is logging), a plain lock on MicroPython, none on CircuitPython.
-    ``_thread`` is the builtin module: importing it starts nothing."""
-    try:
-        import _thread
-    except ImportError:
-        return _NoLock()
-    rlock = getattr(_thread, "RLock", None)
-    if rlock is not None:
-        return rlock()
-    return _thread.allocate_lock()
-
-
 def _open_append(path):
     if platform.CPYTHON:
         return open(path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
@@ -174,7 +150,7 @@ class Logger:
     """
 
     def __init__(self, stdout: object = None, stderr: object = None, **init_log_kwargs) -> None:
-        self._lock = _new_lock()
+        self._lock = platform.new_lock(reentrant=True)
         self._stdout = stdout
         self._stderr = stderr
         self._file = None  # open file object, or None (reopened on demand)

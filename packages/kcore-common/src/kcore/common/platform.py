@@ -31,13 +31,19 @@ class KcoreError(Exception):
     """
 
 
-def error_class(name, builtin, base=KcoreError, doc=""):
+def error_class(name, builtin, base=KcoreError, doc="", module=None):
     """Make an error class that is both ``base`` and ``builtin`` where the
-    platform allows it, and ``builtin`` alone where it does not."""
+    platform allows it, and ``builtin`` alone where it does not. ``module``
+    (the caller's ``__name__``) makes tracebacks name the right module."""
     try:
         cls = type(name, (base, builtin), {"__doc__": doc})
     except TypeError:  # MicroPython: "multiple bases have instance lay-out conflict"
         cls = type(name, (builtin,), {"__doc__": doc})
+    if module is not None:
+        try:
+            cls.__module__ = module
+        except (AttributeError, TypeError):  # MicroPython types are read-only
+            pass
     return cls
 
 
@@ -54,6 +60,40 @@ def getenv(name, default=None):
         return default
     value = getter(name)
     return default if value is None else value
+
+
+# ----------------------------------------------------------------- locks
+
+
+class NoLock:
+    """Stands in for a lock where there are no threads (CircuitPython)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def acquire(self, *args):
+        return True
+
+    def release(self):
+        pass
+
+
+def new_lock(reentrant=False):
+    """A lock from the builtin ``_thread`` module (importing it starts
+    nothing), re-entrant where asked and available (CPython); a NoLock on
+    boards that have no threads."""
+    try:
+        import _thread
+    except ImportError:
+        return NoLock()
+    if reentrant:
+        rlock = getattr(_thread, "RLock", None)
+        if rlock is not None:
+            return rlock()
+    return _thread.allocate_lock()
 
 
 # ---------------------------------------------------------------- clock shim

@@ -299,24 +299,6 @@ class TimedEvent(Event):
 # ------------------------------------------------------------------- queue
 
 
-class _NoLock:
-    """Stands in for a lock where there are no threads (boards)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _new_lock():
-    if sys.implementation.name == "cpython":
-        import _thread
-
-        return _thread.allocate_lock()
-    return _NoLock()
-
-
 def _insert(events, event):
     """Insert into a list kept sorted by (fire_at_ms, seq)."""
     key = (event.fire_at_ms, event._seq)
@@ -370,7 +352,7 @@ class TimeQueue:
         self._wall = []  # type: list
         self._firing = 0
         self._seq = 0
-        self._lock = _new_lock()
+        self._lock = _platform.new_lock()
         self._listeners = []  # type: list
         self._runner = None  # type: TimeQueueThread | None
         for event in list_of_events or ():

@@ -34,6 +34,7 @@ from kcore.common.platform import (
     error_class,
     getenv,
     monotonic_ms,
+    new_lock,
 )
 from kcore.timequeue import Event, TimeQueue
 
@@ -48,12 +49,7 @@ class GpioError(KcoreError):
 
 def _error(name, builtin, doc):
     """An error class that is a GpioError and, where the platform allows, ``builtin``."""
-    cls = error_class(name, builtin, GpioError, doc)
-    try:
-        cls.__module__ = __name__
-    except (AttributeError, TypeError):  # MicroPython types are read-only
-        pass
-    return cls
+    return error_class(name, builtin, GpioError, doc, module=__name__)
 
 
 BackendUnavailable = _error(
@@ -86,24 +82,6 @@ _notice_done = [False]
 def simout(msg: str) -> None:
     """A simulation notice, on stderr."""
     sys.stderr.write("%s\n" % msg)
-
-
-class _NoLock:
-    """Stands in for a lock where there are no threads (boards)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _new_lock():
-    if CPYTHON:
-        import threading
-
-        return threading.RLock()
-    return _NoLock()
 
 
 def _report_callback_error(device, e):
@@ -343,7 +321,7 @@ class _Device:
     def __init__(self, backend, pin_factory, background, clock):
         self.backend = make_backend(backend, pin_factory)
         self._clock = clock or monotonic_ms
-        self._lock = _new_lock()
+        self._lock = new_lock(reentrant=True)
         self._closed = False
         self._background = bool(background) and CPYTHON
         self._ticker = None

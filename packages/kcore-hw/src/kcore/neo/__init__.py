@@ -30,12 +30,7 @@ class NeoError(KcoreError):
 
 def _error(name, builtin, doc):
     """An error class that is a NeoError and, where the platform allows, ``builtin``."""
-    cls = error_class(name, builtin, NeoError, doc)
-    try:
-        cls.__module__ = __name__
-    except (AttributeError, TypeError):  # MicroPython types are read-only
-        pass
-    return cls
+    return error_class(name, builtin, NeoError, doc, module=__name__)
 
 
 BackendUnavailable = _error(
