@@ -5,6 +5,7 @@ Not shipped to boards: it needs subprocess, threading and fcntl.
 """
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -243,12 +244,14 @@ def argparse_epilog(*args: Any, **kwargs: Any) -> argparse.ArgumentParser:
 
 
 def _keymaster_query() -> Any:
+    """The keymaster client, if kcore-auth (optional, another distribution)
+    provides one: looked up by name so kcore-common never depends on it."""
     try:
-        import kcore.auth as auth  # type: ignore[import-not-found]
+        auth = importlib.import_module("kcore.auth")
     except ImportError:
         auth = None
     for name in ("keymaster_query", "query_km"):
-        fn = getattr(auth, name, None) if auth is not None else None
+        fn = getattr(auth, name, None)
         if fn is not None:
             return fn
     raise ImportError("'*key' arguments need the keymaster client: pip install 'kcore[auth]'")
