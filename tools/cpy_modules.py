@@ -8,32 +8,22 @@ Every distribution's ``packages/<dist>/pyproject.toml`` may carry::
 
 ``check_cpy_safe``, ``mpy_compile_check``, ``run_micro_tests``, ``circuitpy_deploy``
 and the benchmarks all ask this module, so they agree on what a board gets.
-Standard library only; runs on CPython 3.9+.
+Standard library only (plus tomli before Python 3.11).
 """
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 from typing import NoReturn  # noqa: F401  (annotations only; tools run on CPython)
 
-try:
-    import tomllib as _toml
-except ImportError:  # Python < 3.11
-    try:
-        import tomli as _toml  # type: ignore[no-redef]
-    except ImportError:
-        _toml = None  # type: ignore[assignment]
+import workspace
+from workspace import ConfigError, load_toml
 
 # Files never copied to a board even when they sit inside a safe package.
 NEVER_ON_BOARD_NAMES = ("py.typed",)
 NEVER_ON_BOARD_SUFFIXES = (".pyc", ".pyo", ".pyi", ".mpy")
 NEVER_ON_BOARD_DIRS = ("__pycache__",)
-
-
-class ConfigError(Exception):
-    """The repository's [tool.kcore] tables are missing or inconsistent."""
 
 
 # ------------------------------------------------------------------ repository
@@ -56,10 +46,7 @@ def find_root(start=None):
 
 def dists(root):
     """Names of every distribution folder under packages/ that has a pyproject.toml."""
-    base = os.path.join(root, "packages")
-    return sorted(
-        d for d in os.listdir(base) if os.path.isfile(os.path.join(base, d, "pyproject.toml"))
-    )
+    return workspace.dists(root)
 
 
 def dist_dir(root, dist):
@@ -68,21 +55,6 @@ def dist_dir(root, dist):
 
 def src_dir(root, dist):
     return os.path.join(dist_dir(root, dist), "src")
-
-
-def load_toml(path):
-    """Parse a TOML file with tomllib/tomli, or the small fallback parser."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if _toml is not None:
-        try:
-            return _toml.loads(data.decode("utf-8"))
-        except Exception as e:  # tomllib.TOMLDecodeError
-            raise ConfigError("%s: invalid TOML: %s" % (path, e))
-    try:
-        return parse_toml_minimal(data.decode("utf-8"))
-    except ValueError as e:
-        raise ConfigError("%s: %s" % (path, e))
 
 
 def kcore_table(root, dist):
@@ -296,215 +268,3 @@ def find_micropython(explicit=None):
     if explicit:
         return explicit if (os.path.isfile(explicit) or shutil.which(explicit)) else None
     return shutil.which("micropython")
-
-
-# ------------------------------------------------------------------ minimal TOML
-
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def parse_toml_minimal(text):
-    """A small TOML subset parser for Python < 3.11 without tomli.
-
-    Handles what the repository's pyproject files use: [tables], [[arrays of
-    tables]] (kept as lists), dotted and quoted keys, strings, multi-line
-    arrays, numbers, booleans and inline tables. Raises ValueError otherwise.
-    """
-    result: dict = {}
-    current = result
-    pos = 0
-    n = len(text)
-    line = 1
-
-    def err(msg) -> "NoReturn":
-        raise ValueError("TOML line %d: %s" % (line, msg))
-
-    def skip_ws(p, newlines=False):
-        nonlocal line
-        while p < n:
-            ch = text[p]
-            if ch in " \t\r":
-                p += 1
-            elif ch == "\n" and newlines:
-                line += 1
-                p += 1
-            elif ch == "#":
-                while p < n and text[p] != "\n":
-                    p += 1
-            else:
-                break
-        return p
-
-    def parse_key(p):
-        parts = []
-        while True:
-            p = skip_ws(p)
-            if p < n and text[p] in "\"'":
-                s, p = parse_string(p)
-                parts.append(s)
-            else:
-                m = _BARE_KEY.match(text, p)
-                if not m:
-                    err("expected a key")
-                parts.append(m.group(0))
-                p = m.end()
-            p = skip_ws(p)
-            if p < n and text[p] == ".":
-                p += 1
-                continue
-            return parts, p
-
-    def parse_string(p):
-        nonlocal line
-        q = text[p]
-        triple = text.startswith(q * 3, p)
-        if triple:
-            end = text.find(q * 3, p + 3)
-            if end < 0:
-                err("unterminated string")
-            raw = text[p + 3 : end]
-            if raw.startswith("\n"):
-                raw = raw[1:]
-            line += text.count("\n", p, end)
-            return (_unescape(raw) if q == '"' else raw), end + 3
-        out: list = []
-        p += 1
-        while p < n:
-            ch = text[p]
-            if ch == q:
-                s = "".join(out)
-                return (_unescape(s) if q == '"' else s), p + 1
-            if ch == "\n":
-                err("newline in string")
-            if ch == "\\" and q == '"':
-                out.append(text[p : p + 2])
-                p += 2
-                continue
-            out.append(ch)
-            p += 1
-        err("unterminated string")
-
-    def parse_value(p):
-        p = skip_ws(p)
-        if p >= n:
-            err("expected a value")
-        ch = text[p]
-        if ch in "\"'":
-            return parse_string(p)
-        if ch == "[":
-            items: list = []
-            p += 1
-            while True:
-                p = skip_ws(p, newlines=True)
-                if p < n and text[p] == "]":
-                    return items, p + 1
-                value, p = parse_value(p)
-                items.append(value)
-                p = skip_ws(p, newlines=True)
-                if p < n and text[p] == ",":
-                    p += 1
-                elif p < n and text[p] == "]":
-                    return items, p + 1
-                else:
-                    err("expected , or ] in array")
-        if ch == "{":
-            table: dict = {}
-            p = skip_ws(p + 1)
-            if p < n and text[p] == "}":
-                return table, p + 1
-            while True:
-                keys, p = parse_key(p)
-                if p >= n or text[p] != "=":
-                    err("expected = in inline table")
-                value, p = parse_value(p + 1)
-                _set(table, keys, value, err)
-                p = skip_ws(p)
-                if p < n and text[p] == ",":
-                    p += 1
-                elif p < n and text[p] == "}":
-                    return table, p + 1
-                else:
-                    err("expected , or } in inline table")
-        m = re.compile(r"true|false|[+-]?[0-9][0-9_]*(\.[0-9_]+)?([eE][+-]?[0-9]+)?").match(
-            text, p
-        )
-        if not m:
-            err("unsupported value")
-        word = m.group(0)
-        if word in ("true", "false"):
-            return word == "true", m.end()
-        clean = word.replace("_", "")
-        return (float(clean) if ("." in clean or "e" in clean.lower()) else int(clean)), m.end()
-
-    while True:
-        pos = skip_ws(pos, newlines=True)
-        if pos >= n:
-            return result
-        if text.startswith("[[", pos):
-            keys, pos = parse_key(pos + 2)
-            if not text.startswith("]]", pos):
-                err("expected ]]")
-            pos += 2
-            parent = _walk(result, keys[:-1], err)
-            arr = parent.setdefault(keys[-1], [])
-            if not isinstance(arr, list):
-                err("%s is not an array of tables" % ".".join(keys))
-            current = {}
-            arr.append(current)
-        elif text[pos] == "[":
-            keys, pos = parse_key(pos + 1)
-            if pos >= n or text[pos] != "]":
-                err("expected ]")
-            pos += 1
-            current = _walk(result, keys, err)
-        else:
-            keys, pos = parse_key(pos)
-            if pos >= n or text[pos] != "=":
-                err("expected =")
-            value, pos = parse_value(pos + 1)
-            _set(current, keys, value, err)
-        pos = skip_ws(pos)
-        if pos < n and text[pos] != "\n":
-            err("unexpected text after value")
-
-
-def _walk(table, keys, err):
-    for k in keys:
-        table = table.setdefault(k, {})
-        if isinstance(table, list):
-            table = table[-1]
-        if not isinstance(table, dict):
-            err("%s is not a table" % k)
-    return table
-
-
-def _set(table, keys, value, err):
-    table = _walk(table, keys[:-1], err)
-    if keys[-1] in table:
-        err("duplicate key %s" % keys[-1])
-    table[keys[-1]] = value
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "b": "\b", "f": "\f"}
-
-
-def _unescape(s):
-    out = []
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        if ch == "\\" and i + 1 < len(s):
-            nxt = s[i + 1]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                i += 2
-                continue
-            if nxt in "uU":
-                width = 4 if nxt == "u" else 8
-                out.append(chr(int(s[i + 2 : i + 2 + width], 16)))
-                i += 2 + width
-                continue
-        out.append(ch)
-        i += 1
-    return "".join(out)

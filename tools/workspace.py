@@ -20,9 +20,23 @@ META = "kcore"
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def dists() -> list[str]:
-    """Every distribution, the meta one included, sorted by name."""
-    return sorted(p.name for p in PACKAGES.iterdir() if (p / "pyproject.toml").is_file())
+class ConfigError(Exception):
+    """A pyproject.toml of the repository is missing, unreadable or inconsistent."""
+
+
+def load_toml(path) -> dict:
+    """Parse a TOML file; a broken one raises ConfigError naming it."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("%s: invalid TOML: %s" % (path, e)) from None
+
+
+def dists(root=ROOT) -> list[str]:
+    """Every distribution under root/packages, the meta one included, sorted by name."""
+    base = pathlib.Path(root) / "packages"
+    return sorted(p.name for p in base.iterdir() if (p / "pyproject.toml").is_file())
 
 
 def code_dists() -> list[str]:
@@ -35,13 +49,11 @@ def dist_path(dist: str) -> pathlib.Path:
 
 
 def pyproject(dist: str) -> dict:
-    with open(dist_path(dist) / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)
+    return load_toml(dist_path(dist) / "pyproject.toml")
 
 
 def root_pyproject() -> dict:
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)
+    return load_toml(ROOT / "pyproject.toml")
 
 
 def requirement_name(req: str) -> str:
