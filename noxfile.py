@@ -111,11 +111,17 @@ def versions(session):
 @nox.session
 @nox.parametrize("dist", CODE, ids=CODE)
 def tests(session, dist):
-    """A distribution's tests, in a venv holding only it and what it declares."""
+    """A distribution's tests, in a venv holding only it and what it declares
+    (with the extras its [tool.kcore] test-extras names)."""
+    extras = workspace.test_extras(dist)
+    closure = workspace.internal_closure(dist, extras)
+    target = str(workspace.dist_path(dist)) + ("[%s]" % ",".join(extras) if extras else "")
     session.install(
         "pytest",
         *workspace.test_requirements(dist),
-        *_editable(workspace.internal_closure(dist)),
+        *_editable([d for d in closure if d != dist]),
+        "-e",
+        target,
     )
     paths = [str(p) for p in workspace.test_dirs(dist)]
     if not paths:

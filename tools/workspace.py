@@ -68,21 +68,25 @@ def dependencies(dist: str) -> list[str]:
     return list(pyproject(dist)["project"].get("dependencies", []))
 
 
-def internal_closure(dist: str) -> list[str]:
-    """The distribution plus every kcore sibling it depends on, transitively."""
+def internal_closure(dist: str, extras=()) -> list[str]:
+    """The distribution plus every kcore sibling it depends on, transitively
+    (through the named extras of `dist` too)."""
     known = set(dists())
     seen: set[str] = set()
-    todo = [dist]
+    optional = pyproject(dist)["project"].get("optional-dependencies", {})
+    todo = [dist] + [requirement_name(r) for e in extras for r in optional.get(e, [])]
     while todo:
         d = todo.pop()
-        if d in seen:
+        if d in seen or d not in known:
             continue
         seen.add(d)
-        for req in dependencies(d):
-            name = requirement_name(req)
-            if name in known:
-                todo.append(name)
+        todo += [requirement_name(req) for req in dependencies(d)]
     return sorted(seen)
+
+
+def test_extras(dist: str) -> list[str]:
+    """Extras a distribution's tests run with ([tool.kcore] test-extras)."""
+    return list(kcore_table(dist).get("test-extras", []))
 
 
 def modules(dist: str) -> list[str]:
