@@ -1,0 +1,62 @@
+"""Portable tests of kcore.common.platform (pytest and MicroPython)."""
+
+import sys
+
+from kcore.common import platform
+from mtest import raises
+
+
+def test_flags_match_the_interpreter():
+    name = sys.implementation.name
+    assert platform.IMPLEMENTATION == name
+    assert platform.CPYTHON == (name == "cpython")
+    assert platform.MICROPYTHON == (name == "micropython")
+    assert [platform.CPYTHON, platform.MICROPYTHON, platform.CIRCUITPYTHON].count(True) <= 1
+
+
+def test_monotonic_never_goes_backwards():
+    last = platform.monotonic_ms()
+    for _ in range(2000):
+        now = platform.monotonic_ms()
+        assert now >= last
+        last = now
+    assert abs(platform.monotonic() * 1000 - platform.monotonic_ms()) < 1000
+
+
+def test_unwrapper_survives_a_tick_wrap():
+    readings = [100, 200, 5, 50, 3]  # wraps after 200 and after 50
+    it = iter(readings)
+    read = platform._unwrapper(lambda: next(it), period=256)
+    seen = [read() for _ in range(len(readings) - 1)]
+    assert seen == [200, 256 + 5, 256 + 50, 512 + 3]
+
+
+def test_error_class_is_both_where_possible():
+    Err = platform.error_class("Err", ValueError, doc="bad value", module="x.y")
+    e = raises(ValueError, _raise, Err, "boom")
+    assert str(e) == "boom"
+    if platform.CPYTHON:
+        assert isinstance(e, platform.KcoreError)
+        assert Err.__module__ == "x.y"
+
+
+def _raise(cls, msg):
+    raise cls(msg)
+
+
+def test_lock_works_as_context_manager():
+    lock = platform.new_lock()
+    with lock:
+        pass
+    with platform.new_lock(reentrant=True):
+        pass
+
+
+def test_getenv_default():
+    assert platform.getenv("KCORE_SURELY_UNSET_VARIABLE_X", "dflt") == "dflt"
+
+
+def test_localtime_shape():
+    t = platform.localtime(0)
+    assert len(t) == 8
+    assert 1969 <= t[0] <= 1970
