@@ -2,8 +2,9 @@
 
 import sys
 
-from kcore.common import platform
 from mtest import raises
+
+from kcore.common import platform
 
 
 def test_flags_match_the_interpreter():
