@@ -257,7 +257,17 @@ def test_board_branch_binds_pure_functions(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(urls)
-    assert urls.unquote is up.unquote
+    # CPython uses the pure versions too: urllib.parse costs ~10 ms to import.
+    assert urls.unquote is urls.py_unquote
+
+
+def test_importing_urls_does_not_import_urllib():
+    import subprocess
+    import sys
+
+    code = "import sys, kcore.common.urls; print('urllib.parse' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_board_decoder_path_without_error_handlers(monkeypatch):
