@@ -1,0 +1,201 @@
+"""The runtime: lazy threads, FIFO bounded worker pool, monotonic scheduler,
+error reporting, close() joining everything."""
+
+import gc
+import threading
+import time
+
+import pytest
+
+from kcore.kaithem import Kaithem
+from kcore.kaithem._runtime import RuntimeClosedError, Scheduler, WorkerPool
+
+
+def _kaithem_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("kaithem-")]
+
+
+def test_no_thread_before_use(tmp_path):
+    before = set(_kaithem_threads())
+    k = Kaithem(vardir=str(tmp_path))
+    _ = k.message  # namespaces and the runtime objects start nothing
+    _ = k.runtime
+    assert set(_kaithem_threads()) == before
+    k.close()
+
+
+def test_import_starts_no_thread():
+    import subprocess
+    import sys
+
+    code = (
+        "import threading, kcore.kaithem, kcore.kaithem.message, kcore.kaithem.tags, "
+        "kcore.kaithem.states, kcore.kaithem.alerts, kcore.kaithem.events, "
+        "kcore.kaithem._runtime; print(threading.active_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_close_joins_threads(tmp_path, wait_until):
+    k = Kaithem(vardir=str(tmp_path))
+    done = threading.Event()
+    k.runtime.workers.submit(done.set)
+    k.runtime.scheduler.schedule(lambda: None, 0.001)
+    assert done.wait(5)
+    threads = [*list(k.runtime.workers._threads), k.runtime.scheduler._thread]
+    k.close()
+    assert not any(t.is_alive() for t in threads)
+    with pytest.raises(RuntimeError):
+        _ = k.runtime
+    k.close()  # idempotent
+
+
+def test_pool_is_fifo_and_bounded_by_threads():
+    pool = WorkerPool(max_threads=1, queue_size=1000)
+    order = []
+    done = threading.Event()
+    for i in range(200):
+        pool.submit(order.append, i)
+    pool.submit(done.set)
+    assert done.wait(5)
+    assert order == list(range(200))
+    assert pool.thread_count == 1
+    pool.close()
+
+
+def test_pool_overflow_runs_in_caller():
+    pool = WorkerPool(max_threads=1, queue_size=2)
+    gate = threading.Event()
+    ran_in = []
+    pool.submit(gate.wait, 5)
+    deadline = time.monotonic() + 5
+    while pool.pending and time.monotonic() < deadline:
+        time.sleep(0.001)
+    pool.submit(lambda: None)
+    pool.submit(lambda: None)
+    pool.submit(lambda: ran_in.append(threading.current_thread()))  # queue full
+    assert ran_in == [threading.current_thread()]
+    assert pool.caller_ran == 1
+    gate.set()
+    pool.close()
+    with pytest.raises(RuntimeClosedError):
+        pool.submit(print)
+
+
+def test_pool_rejects_bad_sizes():
+    with pytest.raises(ValueError):
+        WorkerPool(max_threads=0)
+    with pytest.raises(ValueError):
+        WorkerPool(queue_size=0)
+
+
+def test_worker_errors_are_posted(kai, wait_until):
+    errors = []
+    kai.message.subscribe("/system/errors/workers", errors.append)
+
+    def broken():
+        raise ValueError("nope")
+
+    kai.runtime.workers.submit(broken)
+    assert wait_until(lambda: errors)
+    assert "nope" in errors[0]["error"]
+    assert "broken" in errors[0]["function"]
+
+
+def test_scheduler_one_shot_and_order(kai, wait_until):
+    order = []
+    s = kai.runtime.scheduler
+    s.schedule(lambda: order.append("b"), 0.06)
+    s.schedule(lambda: order.append("a"), 0.02)  # earlier job wakes the thread early
+    assert wait_until(lambda: len(order) == 2)
+    assert order == ["a", "b"]
+
+
+def test_scheduler_uses_monotonic_clock(kai):
+    s = kai.runtime.scheduler
+    t0 = time.monotonic()
+    fired = threading.Event()
+    when = []
+    s.at(lambda: (when.append(time.monotonic()), fired.set()), t0 + 0.05)
+    assert fired.wait(5)
+    assert when[0] >= t0 + 0.05
+
+
+def test_repeating_job_and_cancel(kai, wait_until):
+    runs = []
+    job = kai.runtime.scheduler.every(lambda: runs.append(1), 0.01)
+    assert wait_until(lambda: len(runs) >= 3)
+    job.cancel()
+    n = len(runs)
+    # after cancel no new run may start; one could have been in flight
+    end = time.monotonic() + 0.1
+    while time.monotonic() < end:
+        time.sleep(0.01)
+    assert len(runs) <= n + 1
+
+
+def test_jobs_are_strong_by_default_weak_on_request(kai, wait_until):
+    got = []
+    kai.runtime.scheduler.schedule(lambda: got.append("strong"), 0.01)
+
+    class Target:
+        def hit(self):
+            got.append("weak")
+
+    t = Target()
+    kai.runtime.scheduler.schedule(t.hit, 0.01, weak=True)
+    del t
+    gc.collect()
+    assert wait_until(lambda: "strong" in got)
+    time_limit = time.monotonic() + 0.05
+    while time.monotonic() < time_limit:
+        time.sleep(0.005)
+    assert "weak" not in got
+
+
+def test_repeating_job_never_overlaps(kai, wait_until):
+    active = [0]
+    overlaps = []
+    runs = []
+
+    def slow():
+        active[0] += 1
+        if active[0] > 1:
+            overlaps.append(1)
+        time.sleep(0.02)
+        active[0] -= 1
+        runs.append(1)
+
+    job = kai.runtime.scheduler.every(slow, 0.002)
+    assert wait_until(lambda: len(runs) >= 3)
+    job.cancel()
+    assert overlaps == []
+
+
+def test_scheduler_errors_are_posted(kai, wait_until):
+    errors = []
+    kai.message.subscribe("/system/errors/scheduler", errors.append)
+    kai.runtime.scheduler.schedule(lambda: 1 / 0, 0)
+    assert wait_until(lambda: errors)
+    assert "ZeroDivisionError" in errors[0]["error"]
+
+
+def test_scheduler_validates_arguments(kai):
+    s = kai.runtime.scheduler
+    with pytest.raises(TypeError):
+        s.schedule("not callable", 1)
+    with pytest.raises(TypeError):
+        s.schedule(print, "soon")
+    with pytest.raises(ValueError):
+        s.every(print, 0)
+
+
+def test_standalone_scheduler_close():
+    pool = WorkerPool()
+    s = Scheduler(pool)
+    s.schedule(print, 100)
+    s.close()
+    pool.close()
+    with pytest.raises(RuntimeClosedError):
+        s.schedule(print, 1)
