@@ -14,11 +14,12 @@ for tests; only omitted inputs fall back to the present.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import threading
 import time as _time
 import weakref
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Callable, Optional, Tuple, Union
 
 from kcore.common.platform import KcoreError
 
@@ -421,6 +422,17 @@ def is_rahu(
 # ------------------------------------------------------------ namespace
 
 
+def _with_location(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as a Namespace method that passes the instance's location."""
+
+    @functools.wraps(fn)
+    def method(self: Namespace, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("location", self.location)
+        return fn(*args, **kwargs)
+
+    return method
+
+
 class Namespace:
     """``kaithem.time`` of one Kaithem instance: sun functions default to its
     ``location``; ``strftime`` uses config ``strftime`` (format) and
@@ -457,90 +469,19 @@ class Namespace:
             tz = self._config("timezone", None)
         return format_time(ts, fmt, tz)
 
-    def sunrise_time(
-        self,
-        lat: Optional[float] = None,
-        lon: Optional[float] = None,
-        date: DateLike = None,
-        *,
-        tz: TzLike = None,
-    ) -> float:
-        return sunrise_time(lat, lon, date, tz=tz, location=self.location)
-
-    def sunset_time(
-        self,
-        lat: Optional[float] = None,
-        lon: Optional[float] = None,
-        date: DateLike = None,
-        *,
-        tz: TzLike = None,
-    ) -> float:
-        return sunset_time(lat, lon, date, tz=tz, location=self.location)
-
-    def civil_dawn_time(
-        self,
-        lat: Optional[float] = None,
-        lon: Optional[float] = None,
-        date: DateLike = None,
-        *,
-        tz: TzLike = None,
-    ) -> float:
-        return civil_dawn_time(lat, lon, date, tz=tz, location=self.location)
-
-    def civil_dusk_time(
-        self,
-        lat: Optional[float] = None,
-        lon: Optional[float] = None,
-        date: DateLike = None,
-        *,
-        tz: TzLike = None,
-    ) -> float:
-        return civil_dusk_time(lat, lon, date, tz=tz, location=self.location)
-
-    def rahu_start(
-        self,
-        lat: Optional[float] = None,
-        lon: Optional[float] = None,
-        date: DateLike = None,
-        *,
-        tz: TzLike = None,
-    ) -> float:
-        return rahu_start(lat, lon, date, tz=tz, location=self.location)
-
-    def rahu_end(
-        self,
-        lat: Optional[float] = None,
-        lon: Optional[float] = None,
-        date: DateLike = None,
-        *,
-        tz: TzLike = None,
-    ) -> float:
-        return rahu_end(lat, lon, date, tz=tz, location=self.location)
-
-    def is_day(
-        self, lat: Optional[float] = None, lon: Optional[float] = None, *, now: NowLike = None
-    ) -> bool:
-        return is_day(lat, lon, now=now, location=self.location)
-
-    def is_night(
-        self, lat: Optional[float] = None, lon: Optional[float] = None, *, now: NowLike = None
-    ) -> bool:
-        return is_night(lat, lon, now=now, location=self.location)
-
-    def is_light(
-        self, lat: Optional[float] = None, lon: Optional[float] = None, *, now: NowLike = None
-    ) -> bool:
-        return is_light(lat, lon, now=now, location=self.location)
-
-    def is_dark(
-        self, lat: Optional[float] = None, lon: Optional[float] = None, *, now: NowLike = None
-    ) -> bool:
-        return is_dark(lat, lon, now=now, location=self.location)
-
-    def is_rahu(
-        self, lat: Optional[float] = None, lon: Optional[float] = None, *, now: NowLike = None
-    ) -> bool:
-        return is_rahu(lat, lon, now=now, location=self.location)
+    # The sun functions with this instance's location as the default
+    # (explicit lat/lon still win).
+    sunrise_time = _with_location(sunrise_time)
+    sunset_time = _with_location(sunset_time)
+    civil_dawn_time = _with_location(civil_dawn_time)
+    civil_dusk_time = _with_location(civil_dusk_time)
+    rahu_start = _with_location(rahu_start)
+    rahu_end = _with_location(rahu_end)
+    is_day = _with_location(is_day)
+    is_night = _with_location(is_night)
+    is_light = _with_location(is_light)
+    is_dark = _with_location(is_dark)
+    is_rahu = _with_location(is_rahu)
 
     def __repr__(self) -> str:
         return "<kaithem.time location=%r>" % (self.location,)
