@@ -658,7 +658,34 @@ def _strip_comment(value: str) -> str:
     return value
 
 
-class DictOfDataclasses(dict):
+class _SelfCached:
+    """A container that is its own persister cache: edit it, then :meth:`save`."""
+
+    persister: Any
+
+    def _adopt(self) -> None:
+        """Make this object the persister's cache, copying in what it holds."""
+        raise NotImplementedError
+
+    def load(self) -> None:
+        """Reload from the file if it changed."""
+        with self.persister.thread_lock:
+            if not self.persister.is_cache_fresh():
+                self.persister.load_from_file()
+            self._adopt()
+
+    def save(self) -> None:
+        self.persister.set_data(self)
+
+    @contextlib.contextmanager
+    def get_rw_locked_file(self) -> Iterator[Any]:
+        """Lock the file, reload, yield self, save."""
+        with self.persister.get_rw_locked_file():
+            self._adopt()
+            yield self
+
+
+class DictOfDataclasses(_SelfCached, dict):
     """A dict that is its own persister cache: edit it, then :meth:`save`."""
 
     def __init__(self, filename: Optional[str], rhs_type: Any, **kwargs: Any) -> None:
@@ -673,25 +700,8 @@ class DictOfDataclasses(dict):
             self.update(data or {})
             self.persister.cache = self
 
-    def load(self) -> None:
-        """Reload from the file if it changed."""
-        with self.persister.thread_lock:
-            if not self.persister.is_cache_fresh():
-                self.persister.load_from_file()
-            self._adopt()
 
-    def save(self) -> None:
-        self.persister.set_data(self)
-
-    @contextlib.contextmanager
-    def get_rw_locked_file(self) -> Iterator[DictOfDataclasses]:
-        """Lock the file, reload, yield self, save."""
-        with self.persister.get_rw_locked_file():
-            self._adopt()
-            yield self
-
-
-class ListOfDataclasses(list):
+class ListOfDataclasses(_SelfCached, list):
     """A list that is its own persister cache: edit it, then :meth:`save`."""
 
     def __init__(self, filename: Optional[str], dc_type: Any, **kwargs: Any) -> None:
@@ -704,18 +714,3 @@ class ListOfDataclasses(list):
         if data is not self:
             self[:] = data or []
             self.persister.cache = self
-
-    def load(self) -> None:
-        with self.persister.thread_lock:
-            if not self.persister.is_cache_fresh():
-                self.persister.load_from_file()
-            self._adopt()
-
-    def save(self) -> None:
-        self.persister.set_data(self)
-
-    @contextlib.contextmanager
-    def get_rw_locked_file(self) -> Iterator[ListOfDataclasses]:
-        with self.persister.get_rw_locked_file():
-            self._adopt()
-            yield self
