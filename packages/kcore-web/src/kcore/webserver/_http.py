@@ -1,0 +1,194 @@
+"""Incremental HTTP/1.1 request parsing for kcore.webserver: bytes in, requests out.
+
+Pure (no sockets, no threads), so it is fuzzed directly. Every problem with
+the input becomes an :class:`~kcore.webserver_base.HttpError` carrying the
+status to answer; nothing else escapes for any input.
+"""
+
+from kcore.webserver_base import HttpError, body_framing, parse_request_head
+
+
+class Limits:
+    """Bounds on what one request may use (bytes, counts)."""
+
+    def __init__(
+        self,
+        max_header_bytes=16384,
+        max_request_line=8192,
+        max_headers=100,
+        max_body=1048576,
+        max_chunk_line=1024,
+    ):
+        self.max_header_bytes = max_header_bytes
+        self.max_request_line = max_request_line
+        self.max_headers = max_headers
+        self.max_body = max_body
+        self.max_chunk_line = max_chunk_line
+
+
+class ParsedRequest:
+    """A complete request off the wire (head parsed, body de-chunked)."""
+
+    __slots__ = ("body", "expect_continue", "headers", "keep_alive", "method", "target", "version")
+
+    def __init__(self, method, target, version, headers, body, keep_alive, expect_continue):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = body
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+
+
+_HEAD, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _TRAILER = range(5)
+_HEXDIGITS = b"0123456789abcdefABCDEF"
+_NEED_LENGTH = ("POST", "PUT", "PATCH")
+
+
+def _connection_tokens(headers):
+    value = headers.get("connection")
+    if not value:
+        return ()
+    return [t.strip().lower() for t in value.split(",")]
+
+
+class RequestReader:
+    """Feed bytes with :meth:`feed`; take complete requests with :meth:`next_request`.
+
+    ``started`` tells whether bytes of an unfinished request are buffered (so
+    an idle keep-alive connection can be told from a stalled request), and
+    ``continue_pending`` whether a ``100 Continue`` should be sent now.
+    """
+
+    def __init__(self, limits=None):
+        self.limits = limits or Limits()
+        self.buf = bytearray()
+        self._state = _HEAD
+        self._head = []  # type: list
+        self._need = 0
+        self._chunks = []
+        self._body_len = 0
+        self.continue_pending = False
+
+    def feed(self, data):
+        self.buf += data
+
+    @property
+    def started(self):
+        return self._state != _HEAD or bool(self.buf)
+
+    def next_request(self):
+        """The next complete request, or None if more bytes are needed."""
+        buf = self.buf
+        lim = self.limits
+        if self._state == _HEAD:
+            while buf[:2] == b"\r\n":  # RFC 9112 2.2: ignore blank lines before a request
+                del buf[:2]
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > lim.max_header_bytes:
+                    self._too_big_head(buf)
+                if b"\n" not in buf and len(buf) > lim.max_request_line:
+                    raise HttpError(414, "request line too long")
+                return None
+            if end > lim.max_header_bytes:
+                self._too_big_head(buf)
+            line_end = buf.find(b"\r\n")
+            if line_end > lim.max_request_line:
+                raise HttpError(414, "request line too long")
+            method, target, version, headers = parse_request_head(
+                bytes(buf[:end]), lim.max_headers
+            )
+            del buf[: end + 4]
+            kind, length = body_framing(headers, lim.max_body)
+            if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in headers:
+                raise HttpError(411, "%s needs a Content-Length" % method)
+            tokens = _connection_tokens(headers)
+            if version == "HTTP/1.1":
+                keep_alive = "close" not in tokens
+            else:
+                keep_alive = "keep-alive" in tokens
+            expect = headers.get("expect")
+            expect_continue = False
+            if expect is not None:
+                if expect.strip().lower() != "100-continue":
+                    raise HttpError(417, "unsupported Expect header")
+                expect_continue = version == "HTTP/1.1"
+            self._head = [method, target, version, headers, keep_alive, expect_continue]
+            self._body_len = 0
+            self._chunks = []
+            if kind == "chunked":
+                self._state = _CHUNK_SIZE
+            elif length:
+                self._state = _BODY
+                self._need = length
+            else:
+                return self._done(b"")
+            self.continue_pending = expect_continue
+        if self._state == _BODY:
+            if len(buf) < self._need:
+                return None
+            body = bytes(buf[: self._need])
+            del buf[: self._need]
+            return self._done(body)
+        while True:
+            if self._state == _CHUNK_SIZE:
+                i = buf.find(b"\r\n")
+                if i < 0:
+                    if len(buf) > lim.max_chunk_line:
+                        raise HttpError(400, "chunk size line too long")
+                    return None
+                if i > lim.max_chunk_line:
+                    raise HttpError(400, "chunk size line too long")
+                size_text = bytes(buf[:i]).split(b";")[0].strip(b" \t")
+                if not size_text or len(size_text) > 15 or size_text.strip(_HEXDIGITS):
+                    raise HttpError(400, "malformed chunk size")
+                size = int(size_text, 16)
+                del buf[: i + 2]
+                if size == 0:
+                    self._state = _TRAILER
+                    self._need = 0
+                else:
+                    if self._body_len + size > lim.max_body:
+                        raise HttpError(413, "request body larger than %d bytes" % lim.max_body)
+                    self._state = _CHUNK_DATA
+                    self._need = size
+            elif self._state == _CHUNK_DATA:
+                if len(buf) < self._need + 2:
+                    return None
+                if buf[self._need : self._need + 2] != b"\r\n":
+                    raise HttpError(400, "chunk data not followed by CRLF")
+                self._chunks.append(bytes(buf[: self._need]))
+                self._body_len += self._need
+                del buf[: self._need + 2]
+                self._state = _CHUNK_SIZE
+            else:  # _TRAILER: header-like lines until an empty one; contents ignored
+                i = buf.find(b"\r\n")
+                if i < 0:
+                    if len(buf) > lim.max_header_bytes:
+                        raise HttpError(431, "chunked trailer too large")
+                    return None
+                self._need += i + 2
+                if self._need > lim.max_header_bytes:
+                    raise HttpError(431, "chunked trailer too large")
+                line = bytes(buf[:i])
+                del buf[: i + 2]
+                if not line:
+                    return self._done(b"".join(self._chunks))
+                if b":" not in line:
+                    raise HttpError(400, "malformed chunked trailer")
+
+    def _too_big_head(self, buf):
+        line_end = buf.find(b"\r\n")
+        if line_end < 0 or line_end > self.limits.max_request_line:
+            raise HttpError(414, "request line too long")
+        raise HttpError(431, "request header fields too large")
+
+    def _done(self, body):
+        method, target, version, headers, keep_alive, expect_continue = self._head
+        self._head = []
+        self._chunks = []
+        self._state = _HEAD
+        self.continue_pending = False
+        return ParsedRequest(method, target, version, headers, body, keep_alive, expect_continue)

@@ -1,0 +1,439 @@
+"""Benchmark kcore.webserver against reference servers, all measured in the same run.
+
+    python tools/bench/bench_web.py [--duration 5] [--only kcore,stdlib,...]
+
+Loopback only, every run bounded (wrk -d). For a trivial "hello" handler it
+measures requests/s and p50/p99 latency with wrk (Debian package ``wrk``) at
+8 and 64 keep-alive connections and at 64 connections with
+``Connection: close``, for:
+
+* kcore       - kcore.webserver.WebServer (access log off, like the others)
+* stdlib      - http.server.ThreadingHTTPServer, HTTP/1.1, TCP_NODELAY
+                (``disable_nagle_algorithm``), backlog 128, no request log
+* waitress    - waitress (WSGI), default 4 threads
+* uvicorn     - uvicorn with http="httptools", loop="asyncio", no access log
+
+and prints each kcore figure as a ratio against each reference. Then the
+kcore-only checks of the issue: /varz vs the trivial handler, a normal
+request's latency with 200 idle slow clients connected (and the server's
+thread count), idle keep-alive timeout, 413 for a body over the limit,
+listen-queue overflows during the Connection: close run, and the import
+cost of kcore.webserver. Figures are printed, never asserted.
+
+Every server runs in its own process (this script re-invoked with --serve).
+"""
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HELLO = b"hello"
+
+
+# ---------------------------------------------------------------- servers (child side)
+
+
+def serve_kcore(port, threads):
+    from kcore.webserver import LoggingAdapter, WebServer
+
+    def hello(request):
+        return "hello"
+
+    s = WebServer(
+        {"/": hello},
+        logging_adapter=LoggingAdapter(),
+        threads=threads,
+        keepalive_timeout=2.0,
+        max_body=100000,
+    )
+    s.start(port=port, background=False)
+
+
+def serve_stdlib(port, threads):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(HELLO)))
+            self.end_headers()
+            self.wfile.write(HELLO)
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
+
+
+def _wsgi_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [HELLO]
+
+
+def serve_waitress(port, threads):
+    import logging
+
+    import waitress
+
+    # Its "Task queue depth is N" warning per request would measure logging.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+    waitress.serve(_wsgi_app, host="127.0.0.1", port=port, _quiet=True)
+
+
+async def _asgi_app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"5")],
+        }
+    )
+    await send({"type": "http.response.body", "body": HELLO})
+
+
+def serve_uvicorn(port, threads):
+    import uvicorn
+
+    uvicorn.run(
+        _asgi_app,
+        host="127.0.0.1",
+        port=port,
+        http="httptools",
+        loop="asyncio",
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+    )
+
+
+SERVERS = {
+    "kcore": serve_kcore,
+    "stdlib": serve_stdlib,
+    "waitress": serve_waitress,
+    "uvicorn": serve_uvicorn,
+}
+
+
+# ---------------------------------------------------------------- driver side
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Child:
+    def __init__(self, name, threads):
+        self.name = name
+        self.port = free_port()
+        # stderr to a file, never a pipe nobody reads (a full pipe stalls the server)
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", name, str(self.port), str(threads)],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError("%s server died: %s" % (name, self.log.read().decode()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("%s server did not start" % name)
+                time.sleep(0.05)
+
+    def threads(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+        return None
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def _to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def wrk(port, path, connections, duration, close=False):
+    args = ["wrk", "-t1", "-c%d" % connections, "-d%ds" % duration, "--latency", "--timeout", "5s"]
+    if close:
+        args += ["-H", "Connection: close"]
+    out = subprocess.run(
+        [*args, "http://127.0.0.1:%d%s" % (port, path)],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = _to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "errors": errors.group(1).strip() if errors else "",
+    }
+
+
+def listen_overflows():
+    try:
+        with open("/proc/net/netstat") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for i in range(0, len(lines) - 1, 2):
+        if lines[i].startswith("TcpExt:"):
+            names, values = lines[i].split()[1:], lines[i + 1].split()[1:]
+            return int(dict(zip(names, values)).get("ListenOverflows", 0))
+    return None
+
+
+def timed_get(port, path="/"):
+    t = time.perf_counter()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return (time.perf_counter() - t) * 1000, r.status
+
+
+def slow_clients_check(port, child, n=200):
+    idle = []
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        if i % 2:
+            s.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+        idle.append(s)
+    time.sleep(0.3)
+    times = [timed_get(port)[0] for _ in range(50)]
+    threads = child.threads()
+    for s in idle:
+        s.close()
+    return max(times), statistics.median(times), threads
+
+
+def idle_timeout_check(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    s.recv(4096)
+    t = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    s.close()
+    return time.monotonic() - t
+
+
+def body_limit_check(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", "/", body=b"x" * 200000)
+        status = c.getresponse().status
+    except (BrokenPipeError, ConnectionResetError):
+        status = "connection reset"
+    c.close()
+    return status
+
+
+def import_cost_ms(runs=7):
+    # Bytecode caching on (as for an installed package), one warm-up run.
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    code = (
+        "import time; t = time.perf_counter(); import kcore.webserver; "
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    values = []
+    for _ in range(runs + 1):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        ).stdout
+        values.append(float(out))
+    return statistics.median(values[1:])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    ap.add_argument("--only", default="", help="comma-separated servers (default: all)")
+    ap.add_argument(
+        "--threads", type=int, default=16, help="kcore worker threads (default 16, the server's)"
+    )
+    ap.add_argument(
+        "--serve", nargs=3, metavar=("NAME", "PORT", "THREADS"), help=argparse.SUPPRESS
+    )
+    args = ap.parse_args()
+    if args.serve:
+        name, port, threads = args.serve
+        SERVERS[name](int(port), int(threads))
+        return 0
+    if not shutil.which("wrk"):
+        print("bench_web: wrk is not installed (Debian: apt-get install -y wrk)")
+        return 1
+    wanted = [n for n in (args.only.split(",") if args.only else SERVERS) if n]
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    print(
+        "bench_web: %d s per run, wrk -t1, %d CPUs, load average before: %s"
+        % (args.duration, os.cpu_count(), load)
+    )
+    scenarios = [
+        ("keep-alive c=8", 8, False),
+        ("keep-alive c=64", 64, False),
+        ("Connection: close c=64", 64, True),
+    ]
+    results = {}
+    extra = {}
+    for name in wanted:
+        try:
+            child = Child(name, args.threads)
+        except (RuntimeError, ImportError) as e:
+            print("  %-9s skipped: %s" % (name, str(e).strip().splitlines()[-1]))
+            continue
+        try:
+            wrk(child.port, "/", 8, 1)  # warm-up
+            for label, conns, close in scenarios:
+                before = listen_overflows()
+                r = wrk(child.port, "/", conns, args.duration, close)
+                after = listen_overflows()
+                if before is not None and after is not None:
+                    r["overflows"] = after - before
+                results[(name, label)] = r
+            if name == "kcore":
+                extra["varz"] = wrk(child.port, "/varz", 64, args.duration)
+                extra["slow"] = slow_clients_check(child.port, child)
+                extra["idle"] = idle_timeout_check(child.port)
+                extra["413"] = body_limit_check(child.port)
+        finally:
+            child.stop()
+
+    print()
+    print(
+        "%-24s %-9s %10s %9s %9s  %s"
+        % ("scenario", "server", "req/s", "p50 ms", "p99 ms", "notes")
+    )
+    for label, _c, _close in scenarios:
+        for name in wanted:
+            r = results.get((name, label))
+            if not r:
+                continue
+            notes = []
+            if r["non2xx"]:
+                notes.append("non-2xx %d" % r["non2xx"])
+            if r["errors"]:
+                notes.append("socket errors: " + r["errors"])
+            if "overflows" in r:
+                notes.append("listen overflows %d" % r["overflows"])
+            print(
+                "%-24s %-9s %10.0f %9.2f %9.2f  %s"
+                % (label, name, r["rps"], r["p50"], r["p99"], "; ".join(notes))
+            )
+    print()
+    goals = {"stdlib": 2.0, "waitress": 3.0, "uvicorn": 0.5}
+    for label, _c, _close in scenarios:
+        k = results.get(("kcore", label))
+        if not k:
+            continue
+        for ref in ("stdlib", "waitress", "uvicorn"):
+            r = results.get((ref, label))
+            if r:
+                goal = (
+                    goals[ref]
+                    if label == "keep-alive c=64"
+                    or (ref == "stdlib" and label.startswith("Connection"))
+                    else None
+                )
+                verdict = ""
+                if goal is not None:
+                    verdict = "  goal >= %.1fx: %s" % (
+                        goal,
+                        "met" if k["rps"] / r["rps"] >= goal else "NOT met",
+                    )
+                print("kcore / %-8s %-24s %6.2fx%s" % (ref, label, k["rps"] / r["rps"], verdict))
+    k64 = results.get(("kcore", "keep-alive c=64"))
+    kclose = results.get(("kcore", "Connection: close c=64"))
+    if k64:
+        print("kcore p99 at 64 keep-alive: %.2f ms (goal <= 10 ms)" % k64["p99"])
+    if kclose:
+        print(
+            "kcore p99 with Connection: close: %.2f ms (goal <= 20 ms); listen overflows: %s"
+            % (kclose["p99"], kclose.get("overflows", "n/a"))
+        )
+    if "varz" in extra and k64:
+        v = extra["varz"]
+        print(
+            "kcore /varz: %.0f req/s = %.2fx the trivial handler (goal >= 0.8x), p99 %.2f ms"
+            % (v["rps"], v["rps"] / k64["rps"], v["p99"])
+        )
+    if "slow" in extra:
+        worst, median, threads = extra["slow"]
+        print(
+            "kcore with 200 idle slow clients: normal request max %.1f ms, median %.1f ms "
+            "(goal <= 50 ms); server threads %s (%d workers + 1 housekeeping)"
+            % (worst, median, threads, args.threads)
+        )
+    if "idle" in extra:
+        print(
+            "kcore idle keep-alive connection closed after %.2f s (keepalive_timeout=2)"
+            % extra["idle"]
+        )
+    if "413" in extra:
+        print("kcore POST of 200000 bytes with max_body=100000: %s" % extra["413"])
+    if "kcore" in wanted:
+        print(
+            "import kcore.webserver: %.1f ms (median of 7 fresh interpreters, bytecode cached;"
+            " goal <= 25 ms)" % import_cost_ms()
+        )
+    try:
+        print("load average after: %s" % (os.getloadavg(),))
+    except OSError:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
