@@ -45,6 +45,19 @@ def _editable(dists):
     return args
 
 
+def _from_wheels(session, *requirements):
+    """Install arguments for kcore requirements from the built wheels in dist/,
+    never from a cached wheel of the same version built earlier (uv caches
+    by name and version)."""
+    args = ["--find-links", str(DIST_DIR)]
+    if session.venv_backend == "uv":
+        for d in workspace.dists():
+            args += ["--refresh-package", d, "--reinstall-package", d]
+    else:
+        args += ["--no-cache-dir", "--force-reinstall"]
+    return [*args, *requirements]
+
+
 def _wheels_present(session):
     if not glob.glob(str(DIST_DIR / "*.whl")):
         session.error("no wheels in dist/: run `nox -s build` first")
@@ -153,7 +166,7 @@ def build(session):
 def isolated(session, dist):
     """Install one wheel alone (plus what it declares) and import every module."""
     _wheels_present(session)
-    session.install("--find-links", str(DIST_DIR), dist)
+    session.install(*_from_wheels(session, dist))
     session.run("python", "tools/import_all.py", dist)
 
 
@@ -161,7 +174,7 @@ def isolated(session, dist):
 def meta(session):
     """`pip install 'kcore[all]'` from the built wheels gives every module."""
     _wheels_present(session)
-    session.install("--find-links", str(DIST_DIR), "kcore[all]")
+    session.install(*_from_wheels(session, "kcore[all]"))
     session.run("python", "tools/import_all.py", *CODE)
 
 
@@ -203,7 +216,7 @@ def tests_root(session):
 def demo(session):
     """The main job: install kcore[all] from the wheels and run the demo."""
     _wheels_present(session)
-    session.install("--find-links", str(DIST_DIR), "kcore[all]")
+    session.install(*_from_wheels(session, "kcore[all]"))
     session.run("python", "tools/demo.py", *session.posargs)
 
 

@@ -185,7 +185,11 @@ class Child:
 
 
 def _to_ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if m is None:
+        raise ValueError("cannot read a wrk latency from %r" % text)
+    if m.group(2) == "m":
+        return float(m.group(1)) * 60000
     value, unit = float(m.group(1)), m.group(2)
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
@@ -201,8 +205,9 @@ def wrk(port, path, connections, duration, close=False):
         timeout=duration + 30,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    # Anchored: the Stdev column of "Thread Stats" also holds percentages.
+    p50 = _to_ms(re.search(r"^\s*50%[ \t]+(\S+)", out, re.M).group(1))
+    p99 = _to_ms(re.search(r"^\s*99%[ \t]+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {
@@ -335,10 +340,17 @@ def main():
             print("  %-9s skipped: %s" % (name, str(e).strip().splitlines()[-1]))
             continue
         try:
-            wrk(child.port, "/", 8, 1)  # warm-up
+            try:
+                wrk(child.port, "/", 8, 1)  # warm-up
+            except (AttributeError, ValueError):
+                pass  # a warm-up that measured nothing is fine
             for label, conns, close in scenarios:
                 before = listen_overflows()
-                r = wrk(child.port, "/", conns, args.duration, close)
+                try:
+                    r = wrk(child.port, "/", conns, args.duration, close)
+                except (AttributeError, ValueError) as e:
+                    print("  %s %s: wrk output not understood (%s)" % (name, label, e))
+                    continue
                 after = listen_overflows()
                 if before is not None and after is not None:
                     r["overflows"] = after - before
