@@ -105,5 +105,6 @@ class WebAuthHook:
 
 
 def web_auth_hook(db_passwd: str, **kwargs: Any) -> WebAuthHook:
-    """Build the hook kcore-web plugs in: ``WebServer(..., introspection_auth=web_auth_hook(pw))``."""
+    """Build the hook kcore-web plugs in:
+    ``WebServer(..., introspection_auth=web_auth_hook(pw))``."""
     return WebAuthHook(db_passwd, **kwargs)
