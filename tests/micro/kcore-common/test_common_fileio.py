@@ -3,25 +3,9 @@ micropython binary)."""
 
 import os
 
-from mtest import raises
+from mtest import raises, rm, tmpfile
 
 from kcore.common import fileio
-
-
-def _tmpfile(name):
-    try:
-        os.stat("/tmp")
-        base = "/tmp/"
-    except OSError:
-        base = ""
-    return base + "kcore_mtest_" + fileio._token() + "_" + name
-
-
-def _rm(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _tmp_leftovers(path):
@@ -31,7 +15,7 @@ def _tmp_leftovers(path):
 
 
 def test_write_and_read_file():
-    path = _tmpfile("rw.txt")
+    path = tmpfile("rw.txt")
     try:
         assert fileio.write_file(path, "a\n\n  b \n") is True
         assert fileio.read_file(path) == "a\n\n  b \n"
@@ -42,11 +26,11 @@ def test_write_and_read_file():
         with open(path, "rb") as f:
             assert f.read() == b"\x00\xff"
     finally:
-        _rm(path)
+        rm(path)
 
 
 def test_errors_return_false_and_are_kept():
-    path = _tmpfile("missing")
+    path = tmpfile("missing")
     assert fileio.read_file(path) is False
     err = fileio.last_error()
     assert isinstance(err, OSError) and err.errno == 2
@@ -55,18 +39,18 @@ def test_errors_return_false_and_are_kept():
 
 
 def test_atomic_write_replaces_and_cleans_up():
-    path = _tmpfile("atomic.txt")
+    path = tmpfile("atomic.txt")
     try:
         assert fileio.write_file_atomic(path, "first") is True
         assert fileio.write_file_atomic(path, "second", mode=0o600) is True
         assert fileio.read_file(path) == "second"
         assert _tmp_leftovers(path) == []
     finally:
-        _rm(path)
+        rm(path)
 
 
 def test_atomic_write_failure_keeps_old_content():
-    path = _tmpfile("keep.txt")
+    path = tmpfile("keep.txt")
     try:
         fileio.write_file_atomic(path, "old")
         raises(TypeError, fileio.write_file_atomic, path, 12345)
@@ -74,7 +58,7 @@ def test_atomic_write_failure_keeps_old_content():
         assert fileio.read_file(path) == "old"
         assert _tmp_leftovers(path) == []
     finally:
-        _rm(path)
+        rm(path)
 
 
 def test_containers():

@@ -1,11 +1,8 @@
 """Portable tests of kcore.common.logger (pytest on CPython, and the micropython
 binary): routing, formats, queue, counters, file handling, resilience."""
 
-import os
+from mtest import raises, rm, tmpfile
 
-from mtest import raises
-
-from kcore.common import fileio
 from kcore.common.logger import (
     CRITICAL,
     DEBUG,
@@ -36,22 +33,6 @@ class Stream:
 class Broken:
     def write(self, s):
         raise OSError(5, "EIO")
-
-
-def _tmpfile(name):
-    try:
-        os.stat("/tmp")
-        base = "/tmp/"
-    except OSError:
-        base = ""
-    return base + "kcore_mtest_" + fileio._token() + "_" + name
-
-
-def _rm(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _read(path):
@@ -127,7 +108,7 @@ def test_force_time_cleared():
 
 
 def test_file_sink_same_format_and_reopen():
-    path = _tmpfile("a.log")
+    path = tmpfile("a.log")
     try:
         lg, _out, _err = _quiet(logfile=path, filter_level_stderr=NEVER)
         lg.log_info("one")
@@ -139,11 +120,11 @@ def test_file_sink_same_format_and_reopen():
         lg.log_info("three")
         assert _read(path) == "t: T: INFO: one\nt: T: WARNING: two\n"
     finally:
-        _rm(path)
+        rm(path)
 
 
 def test_clear_restarts_file():
-    path = _tmpfile("c.log")
+    path = tmpfile("c.log")
     try:
         lg, _out, _err = _quiet(logfile=path, filter_level_stderr=NEVER)
         lg.log_error("old")
@@ -153,7 +134,7 @@ def test_clear_restarts_file():
         lg.close()
         assert _read(path) == "t: T: INFO: new\n"
     finally:
-        _rm(path)
+        rm(path)
 
 
 def test_dash_logfile_is_stdout():
