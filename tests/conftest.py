@@ -3,6 +3,10 @@ repeatable (the same examples on every machine); set HYPOTHESIS_PROFILE=explore
 locally to search with fresh random examples."""
 
 import os
+import sys
+
+# tests/support/ktest.py: the helpers every test folder shares (wait_for, free_port, ...).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
 
 try:
     from hypothesis import settings
