@@ -99,10 +99,11 @@ def _dpkg_installed(package):
 
 @nox.session
 def lint(session):
-    """ruff: lint and formatting."""
+    """ruff (lint and formatting) and the layering between distributions."""
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", "tools/check_layering.py")
 
 
 @nox.session
@@ -132,6 +133,7 @@ def tests(session, dist):
     target = str(workspace.dist_path(dist)) + ("[%s]" % ",".join(extras) if extras else "")
     session.install(
         "pytest",
+        "pytest-cov",
         *workspace.test_requirements(dist),
         *_editable([d for d in closure if d != dist]),
         "-e",
@@ -140,7 +142,14 @@ def tests(session, dist):
     paths = [str(p) for p in workspace.test_dirs(dist)]
     if not paths:
         session.error("%s has no tests" % dist)
-    session.run("pytest", "-p", "no:cacheprovider", *paths, *session.posargs)
+    data = pathlib.Path(session.create_tmp()) / "coverage"
+    cov = ["--cov-report=", "--cov-branch"] + ["--cov=%s" % m for m in workspace.modules(dist)]
+    env = {"COVERAGE_FILE": str(data)}
+    session.run("pytest", "-p", "no:cacheprovider", *cov, *paths, *session.posargs, env=env)
+    total = session.run(
+        "python", "-m", "coverage", "report", "--format=total", silent=True, env=env
+    )
+    session.log("coverage of %s (lines and branches): %s%%" % (dist, str(total).strip()))
 
 
 @nox.session
