@@ -150,14 +150,22 @@ def test_popen_background_timeout():
 # -------------------------------------------------- callers and argparse
 
 
-def _helper_returning_callers_module():
-    return host.get_callers_module()
+def test_get_callers_module_levels_count_from_the_direct_caller(tmp_path, monkeypatch):
+    (tmp_path / "kc_callee_mod.py").write_text(
+        "from kcore.common import get_callers_module\n"
+        "def who(levels=1):\n"
+        "    return get_callers_module(levels)\n"
+        "def who_default():\n"
+        "    return get_callers_module()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import kc_callee_mod
 
-
-def test_get_callers_module():
-    mod = _helper_returning_callers_module()
-    assert mod is not None and mod.__file__ == __file__
-    assert host.get_callers_module(0).__file__ == __file__
+    assert kc_callee_mod.who_default() is kc_callee_mod  # levels=1: the direct caller
+    assert kc_callee_mod.who(1) is kc_callee_mod
+    assert kc_callee_mod.who(2) is sys.modules[__name__]  # its caller: this test module
+    assert kc_callee_mod.who(0).__name__ == host.get_callers_module.__module__
+    assert kc_callee_mod.who(10_000) is None
 
 
 def test_get_initial_python_file_comment(tmp_path):

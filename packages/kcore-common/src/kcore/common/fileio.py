@@ -337,10 +337,10 @@ def dict_to_list_of_pairs(d: dict) -> list:
 
 
 def list_to_csv(list_in: list, field_sep: str = ", ", line_sep: str = "\n") -> str:
-    """Join rows (sequences of values, each turned into str) into text:
-    fields by ``field_sep``, rows by ``line_sep``. ``list_in`` is not
-    modified (the original replaced every element by its str())."""
-    return line_sep.join([field_sep.join([str(x) for x in row]) for row in list_in])
+    """Rows (sequences of values, each turned into str) as text: fields
+    joined by ``field_sep``, every row ended by ``line_sep`` (no rows: ``''``).
+    ``list_in`` is not modified."""
+    return "".join([field_sep.join([str(x) for x in row]) + line_sep for row in list_in])
 
 
 def str_in_substring_list(haystack: str, list_of_needles: list) -> bool:

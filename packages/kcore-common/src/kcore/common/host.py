@@ -182,11 +182,12 @@ def popener(
 
 
 def get_callers_module(levels: int = 1) -> Any:
-    """The module object ``levels`` frames above the caller of this function."""
+    """The module of the code ``levels`` frames up: 1 is the code that calls
+    this function, 2 its caller, and so on (None past the top of the stack)."""
     import inspect
 
     try:
-        frame = sys._getframe(levels + 1)
+        frame = sys._getframe(levels)
     except ValueError:
         return None
     return inspect.getmodule(frame)

@@ -6,9 +6,12 @@ boards, keeps the last lines in memory for a web page, and is configured by
 one call. :mod:`kcore.common.logbridge` connects it to stdlib ``logging`` on
 CPython.
 
-Line format, the same for every sink (queue, file, stdout, stderr, syslog)::
+Line formats (the original's, one per kind of sink, with zero-padded times)::
 
-    <title>: <YYYY-MM-DD HH:MM:SS>: <LEVEL>: <message>
+    <title>: <YYYY-MM-DD HH:MM:SS>: <LEVEL>: <message>     queue, stdout, stderr, syslog
+    <LEVEL>:<title>:<YYYY-MM-DD HH:MM:SS>: <message>       the log file (also logfile='-')
+
+Existing log files and the tools that read them keep working.
 
 Routing: a message goes to a sink when ``level >= that sink's threshold``.
 Before :func:`init_log` only stderr (INFO) and the queue (everything) are on;
@@ -21,6 +24,13 @@ All settings live in one :class:`Logger` object; the module functions use the
 process default instance ``_LOG``. Make your own ``Logger()`` for isolation
 (tests, libraries). ``log()`` never raises because a sink failed; failures are
 counted in :func:`log_stats` (``log-sink-errors``).
+
+:data:`LOG_QUEUE` is the default logger's queue itself (newest first), a list
+that is changed in place and never replaced. :data:`COUNTERS` is the dict the
+default logger counts in (``log-absorbed``, ``log-error-or-higher``,
+``log-sent-syslog``, ``log-sink-errors``, ``log-filter-levels``); kcore.varz
+uses that very dict as its store, so the counters are real varz keys without
+this module knowing about varz.
 
 Nothing here touches the network, and importing starts no thread and opens no
 file: the log file is opened by :func:`init_log` (kept open, flushed per line,
@@ -69,6 +79,8 @@ ABSORBED = "log-absorbed"
 ERROR_OR_HIGHER = "log-error-or-higher"
 SENT_SYSLOG = "log-sent-syslog"
 SINK_ERRORS = "log-sink-errors"
+FILTER_LEVELS = "log-filter-levels"
+_COUNTER_NAMES = (ABSORBED, ERROR_OR_HIGHER, SENT_SYSLOG, SINK_ERRORS)
 
 DEFAULT_QUEUE_LEN = 40
 
@@ -145,14 +157,24 @@ class Logger:
     ``init_log`` (queue takes everything, stderr INFO, other sinks off).
     ``stdout``/``stderr``: streams to write to instead of ``sys.stdout`` /
     ``sys.stderr`` (looked up per line when None; boards cannot reassign
-    ``sys.stdout``, so tests inject here). Other keyword arguments, if
-    given, are passed to :meth:`init_log`.
+    ``sys.stdout``, so tests inject here). ``counters``: the dict to count
+    in (``log-absorbed``, ...; default: a dict of its own); other keys in
+    it are left alone, except that clearing removes every ``log-*`` key.
+    Other keyword arguments, if given, are passed to :meth:`init_log`.
     """
 
-    def __init__(self, stdout: object = None, stderr: object = None, **init_log_kwargs) -> None:
+    def __init__(
+        self,
+        stdout: object = None,
+        stderr: object = None,
+        counters: "dict | None" = None,
+        **init_log_kwargs: object,
+    ) -> None:
         self._lock = platform.new_lock(reentrant=True)
         self._stdout = stdout
         self._stderr = stderr
+        self._queue = []  # type: list  # newest first; changed in place, never replaced
+        self._counters = {} if counters is None else counters  # type: dict
         self._file = None  # open file object, or None (reopened on demand)
         self._sinks = []  # type: list
         self._syslog = None  # type: object  # None: not looked up yet; False: unavailable
@@ -162,7 +184,7 @@ class Logger:
 
     def _reset_state(self):
         self._title = "log"
-        self._queue = []  # newest first
+        del self._queue[:]
         self._queue_max = DEFAULT_QUEUE_LEN
         self._force_time = None
         self._filename = None  # None: no file; '-': stdout
@@ -172,11 +194,23 @@ class Logger:
         self._syslog_level = NEVER
         self._queue_min = DEBUG
         self._min = DEBUG  # below this a message is only counted
-        # Counters; the absorbed one is an attribute because bumping it is
-        # the whole cost of a suppressed call (an attribute is ~2x faster).
-        self._absorbed = 0
-        self._stats = {ERROR_OR_HIGHER: 0, SENT_SYSLOG: 0, SINK_ERRORS: 0}
+        self._clear_counters()
         self._recompute_min(initialised=False)
+
+    def _count(self, name):
+        """Add one to a counter. The store may be shared (kcore.varz), where
+        a key can vanish or be reset to None at any time: start again at 1."""
+        counters = self._counters
+        try:
+            counters[name] += 1
+        except (KeyError, TypeError):
+            counters[name] = 1
+
+    def _clear_counters(self):
+        counters = self._counters
+        for key in list(counters):  # list() first: a shared store may grow meanwhile
+            if isinstance(key, str) and key.startswith("log-"):
+                counters.pop(key, None)
 
     def reset(self) -> None:
         """Back to the state of a new ``Logger()`` (file closed, queue and
@@ -248,9 +282,25 @@ class Logger:
         if clear:
             self.clear_log()
         problem = self._open_configured_file()
+        self._counters[FILTER_LEVELS] = self.filter_levels()
         if problem:
-            self.log(problem, WARNING)
+            self._notice(problem)
         return True
+
+    def _notice(self, text):
+        """Tell whoever runs the program, on stderr whatever the thresholds:
+        never into the (fallback) log file, whose lines stay the program's."""
+        when = self._force_time
+        if when is None:
+            when = timestr()
+        line = "%s: %s: %s: %s" % (self._title, when, _level_label(WARNING), text)
+        self._write_stream(self._stderr_stream(), line)
+
+    def _stderr_stream(self):
+        return sys.stderr if self._stderr is None else self._stderr
+
+    def _stdout_stream(self):
+        return sys.stdout if self._stdout is None else self._stdout
 
     def _open_configured_file(self):
         """Open the configured file now (to test writability); fall back as
@@ -310,13 +360,11 @@ class Logger:
         self._force_time = value or None
 
     def clear_log(self) -> None:
-        """Empty the queue, reset the counters and delete the current log
-        file (the next line starts a new one)."""
+        """Empty the queue, remove the ``log-*`` counters and delete the
+        current log file (the next line starts a new one)."""
         with self._lock:
-            self._queue = []
-            self._absorbed = 0
-            for key in self._stats:
-                self._stats[key] = 0
+            del self._queue[:]
+            self._clear_counters()
             self._close_file()
             path = self._filename
             if path is not None and path != "-":
@@ -383,11 +431,16 @@ class Logger:
         """Log ``msg`` at ``level``; True if kept, None if below every
         threshold (then only counted as absorbed)."""
         try:
-            if level < self._min:  # type: ignore[operator]  # names: see except
-                self._absorbed += 1
-                return None
+            below = level < self._min  # type: ignore[operator]  # names: see except
         except TypeError:  # a level name such as 'warning' (or a bad level)
             return self.log_from(msg, level, None)
+        if below:
+            counters = self._counters  # inlined _count(ABSORBED): this is the hot path
+            try:
+                counters["log-absorbed"] += 1
+            except (KeyError, TypeError):
+                counters["log-absorbed"] = 1
+            return None
         return self._emit(msg, level, None)
 
     def log_from(self, msg: object, level: "int | str", origin: "str | None") -> "bool | None":
@@ -395,21 +448,29 @@ class Logger:
         ``'stdlib'``) so sinks registered with that ``skip_origin`` skip it."""
         number = _level(level, "level")
         if number < self._min:
-            self._absorbed += 1
+            self._count(ABSORBED)
             return None
         return self._emit(msg, number, origin)
 
     def log_debug(self, msg: object) -> "bool | None":
         """Log at DEBUG."""
         if self._min > 10:  # DEBUG; the suppressed fast path is this one comparison
-            self._absorbed += 1
+            counters = self._counters  # inlined _count(ABSORBED): this is the hot path
+            try:
+                counters["log-absorbed"] += 1
+            except (KeyError, TypeError):
+                counters["log-absorbed"] = 1
             return None
         return self._emit(msg, DEBUG, None)
 
     def log_info(self, msg: object) -> "bool | None":
         """Log at INFO."""
         if self._min > 20:  # INFO
-            self._absorbed += 1
+            counters = self._counters  # inlined _count(ABSORBED): this is the hot path
+            try:
+                counters["log-absorbed"] += 1
+            except (KeyError, TypeError):
+                counters["log-absorbed"] = 1
             return None
         return self._emit(msg, INFO, None)
 
@@ -440,20 +501,20 @@ class Logger:
         when = self._force_time
         if when is None:
             when = timestr()
-        line = "%s: %s: %s: %s" % (self._title, when, _level_label(level), text)
-        stats = self._stats
+        label = _level_label(level)
+        line = "%s: %s: %s: %s" % (self._title, when, label, text)
         with self._lock:
             if level >= ERROR:
-                stats[ERROR_OR_HIGHER] += 1
+                self._count(ERROR_OR_HIGHER)
             if level >= self._queue_min:
                 self._trim(1)
                 self._queue.insert(0, line)
             if level >= self._file_level and self._filename is not None:
-                self._write_file(line)
+                self._write_file("%s:%s:%s: %s" % (label, self._title, when, text))
             if level >= self._stdout_level:
-                self._write_stream(sys.stdout if self._stdout is None else self._stdout, line)
+                self._write_stream(self._stdout_stream(), line)
             if level >= self._stderr_level:
-                self._write_stream(sys.stderr if self._stderr is None else self._stderr, line)
+                self._write_stream(self._stderr_stream(), line)
             if level >= self._syslog_level:
                 self._send_syslog(line, level, None, None)
             sinks = self._sinks
@@ -467,7 +528,7 @@ class Logger:
             try:
                 sink.fn(level, text, line)
             except Exception:
-                stats[SINK_ERRORS] += 1
+                self._count(SINK_ERRORS)
         return True
 
     def _write_stream(self, stream, line):
@@ -477,11 +538,11 @@ class Logger:
             if flush is not None:
                 flush()
         except Exception:
-            self._stats[SINK_ERRORS] += 1
+            self._count(SINK_ERRORS)
 
     def _write_file(self, line):
         if self._filename == "-":
-            self._write_stream(sys.stdout if self._stdout is None else self._stdout, line)
+            self._write_stream(self._stdout_stream(), line)
             return
         try:
             f = self._file
@@ -490,7 +551,7 @@ class Logger:
             f.write(line + "\n")
             f.flush()
         except Exception:
-            self._stats[SINK_ERRORS] += 1
+            self._count(SINK_ERRORS)
             self._close_file()  # try a fresh open with the next line
 
     # --------------------------------------------------------------- syslog
@@ -517,9 +578,9 @@ class Logger:
                 mod.openlog(ident=ident)
             mod.syslog(priority, msg)
         except Exception:
-            self._stats[SINK_ERRORS] += 1
+            self._count(SINK_ERRORS)
             return False
-        self._stats[SENT_SYSLOG] += 1
+        self._count(SENT_SYSLOG)
         return True
 
     def log_syslog(
@@ -569,13 +630,16 @@ class Logger:
 
     def stats(self) -> dict:
         """Counters (``log-absorbed``, ``log-error-or-higher``,
-        ``log-sent-syslog``, ``log-sink-errors``) plus ``log-filter-levels``,
-        as a new dict. The counters are updated without a lock on the
-        suppressed path, so they are exact on CPython and best-effort under
-        heavy thread contention elsewhere."""
-        out = dict(self._stats)  # type: dict
-        out[ABSORBED] = self._absorbed
-        out["log-filter-levels"] = self.filter_levels()
+        ``log-sent-syslog``, ``log-sink-errors``; 0 when not counted yet)
+        plus ``log-filter-levels``, as a new dict. The absorbed counter is
+        updated without a lock (it is the whole cost of a suppressed call),
+        so under heavy thread contention it is a close estimate."""
+        counters = self._counters
+        out = {}  # type: dict
+        for name in _COUNTER_NAMES:
+            value = counters.get(name)
+            out[name] = value if isinstance(value, int) else 0
+        out[FILTER_LEVELS] = self.filter_levels()
         return out
 
     def settings(self) -> dict:
@@ -618,7 +682,14 @@ def _errtext(e):
 # The process default logger and the original's module-level API. These are
 # bound methods of the one default instance, so there is no module state to
 # go stale (the original's globals could be rebound behind the logger's back).
-_LOG = Logger()
+#: The default logger's counters. kcore.varz uses this very dict as its store
+#: (``varz.VARZ``), so they are real varz keys; kcore-common never imports varz.
+COUNTERS = {}  # type: dict
+
+_LOG = Logger(counters=COUNTERS)
+
+#: The default logger's queue, newest first: the live list, never replaced.
+LOG_QUEUE = _LOG._queue
 
 init_log = _LOG.init_log
 log = _LOG.log
