@@ -13,6 +13,14 @@ Every event remembers its ``clock_kind``. Both clocks (and ``localtime``) can be
 injected into :class:`TimeQueue`, so tests run on fake time; the pure parts take
 explicit times and never read a hidden "now".
 
+One injected time drives everything: ``check(use_ms_time=X)`` with no ``use_wall_ms``
+fires delays, :meth:`~TimeQueue.at` events and daily events by ``X``. Daily events then
+count ``X`` as :func:`hm_to_ms` does, in ms from a midnight, with every day
+``ONE_DAY_IN_MS`` long (no time zone, no DST): ``TimedEvent(10, 0, f,
+_force_now_ms=hm_to_ms(9, 0))`` fires at ``check(use_ms_time=hm_to_ms(10, 0))``. A daily
+event armed on the other base (the real wall clock, or injected time) moves to the next
+hh:mm on the base that drives the queue when the queue is first checked that way.
+
 Catching up: an event fires at most once per :meth:`~TimeQueue.check` pass. A repeating
 event that fell behind (the loop was busy, the board slept) fires once, then skips to its
 next slot in the future on its original phase: no burst of missed calls.
@@ -36,6 +44,9 @@ __version__ = "0.1.0"
 ONE_DAY_IN_MS = 86400000
 MONOTONIC = "monotonic"
 WALL = "wall"
+#: The time base of daily events driven by ``check(use_ms_time=...)`` alone: ms from a
+#: midnight, as :func:`hm_to_ms` counts (no time zone, no DST).
+INJECTED = "injected"
 DEFAULT_MAX_LEN = 1000
 
 TimeQueueFull = error_class(
@@ -160,6 +171,13 @@ def next_local_time_ms(hour: int, minute: int, after_ms: int, localtime=None) ->
     raise InvalidTimeError("no local %02d:%02d found after %r" % (hour, minute, after_ms))
 
 
+def next_injected_time_ms(hour: int, minute: int, after_ms: int) -> int:
+    """The first ``hour``:``minute`` at or after ``after_ms`` on injected time (ms from a
+    midnight, as :func:`hm_to_ms` counts; every day is ``ONE_DAY_IN_MS`` long)."""
+    slot = after_ms - after_ms % ONE_DAY_IN_MS + hm_to_ms(hour, minute)
+    return slot if slot >= after_ms else slot + ONE_DAY_IN_MS
+
+
 def _func_name(func):
     name = getattr(func, "__name__", None)
     return name if name else type(func).__name__
@@ -179,6 +197,7 @@ class Event:
     """
 
     clock_kind = MONOTONIC
+    base = None  # type: str | None  # daily events: WALL or INJECTED (see TimedEvent)
 
     def __init__(
         self,
@@ -258,9 +277,13 @@ class AtEvent(Event):
 class TimedEvent(Event):
     """Call ``func`` every day at local ``time_hour``:``time_min`` (wall clock).
 
-    ``now_ms`` is "now" as epoch ms on the wall clock (default: the real wall clock);
-    ``_force_now_ms`` is the original's name for it. ``localtime`` converts epoch
-    seconds to local readings (default ``kcore.common.platform.localtime``).
+    ``now_ms`` is "now" as epoch ms on the wall clock (default: the real wall clock),
+    and ``localtime`` converts epoch seconds to local readings (default
+    ``kcore.common.platform.localtime``): ``base`` is :data:`WALL`.
+
+    ``_force_now_ms`` (the original's argument) is "now" on injected time instead, in ms
+    from a midnight as :func:`hm_to_ms` counts: ``base`` is :data:`INJECTED`, and the
+    event fires when ``check(use_ms_time=...)`` reaches its hh:mm on that base.
     """
 
     clock_kind = WALL
@@ -282,18 +305,33 @@ class TimedEvent(Event):
         self.time_min = time_min
         self.repeat_after_ms = ONE_DAY_IN_MS  # informative; re-arming uses the calendar
         self.localtime = localtime
-        if now_ms is None:
-            now_ms = _force_now_ms
-        if now_ms is None:
-            now_ms = int(_platform.wall_time() * 1000)
-        self.fire_at_ms = next_local_time_ms(time_hour, time_min, _ms(now_ms, "now_ms"), localtime)
+        if now_ms is None and _force_now_ms is not None:
+            self.rebase(INJECTED, _ms(_force_now_ms, "_force_now_ms"))
+        else:
+            if now_ms is None:
+                now_ms = int(_platform.wall_time() * 1000)
+            self.rebase(WALL, _ms(now_ms, "now_ms"), localtime)
+
+    def _slot(self, base, after_ms, localtime):
+        if base == INJECTED:
+            return next_injected_time_ms(self.time_hour, self.time_min, after_ms)
+        return next_local_time_ms(
+            self.time_hour, self.time_min, after_ms, self.localtime or localtime
+        )
+
+    def rebase(self, base: str, now_ms: int, localtime=None) -> None:
+        """Arm at the first hh:mm at or after ``now_ms`` on ``base`` (:data:`WALL`:
+        epoch ms, local calendar; :data:`INJECTED`: ms from a midnight)."""
+        if base not in (WALL, INJECTED):
+            raise TimeQueueError("base must be WALL or INJECTED, got %r" % (base,))
+        self.fire_at_ms = self._slot(base, now_ms, localtime)
+        self.base = base
 
     def next_fire_ms(self, now_ms: int, localtime=None) -> "int | None":
-        """The next local hh:mm strictly after both ``now_ms`` and the last slot."""
+        """The next hh:mm (on this event's base) strictly after both ``now_ms`` and the
+        last slot."""
         after = now_ms if now_ms > self.fire_at_ms else self.fire_at_ms
-        return next_local_time_ms(
-            self.time_hour, self.time_min, after + 1, self.localtime or localtime
-        )
+        return self._slot(self.base, after + 1, localtime)
 
 
 # ------------------------------------------------------------------- queue
@@ -355,6 +393,7 @@ class TimeQueue:
         self._lock = _platform.new_lock()
         self._listeners = []  # type: list
         self._runner = None  # type: TimeQueueThread | None
+        self._wall_base = None  # type: str | None  # base of every queued daily event, if one
         for event in list_of_events or ():
             self.add_event(event)
 
@@ -369,9 +408,30 @@ class TimeQueue:
         return int(self.wall_clock() * 1000)
 
     def _nows(self, use_ms_time, use_wall_ms):
+        """(monotonic now, wall now, base of daily events) for a check."""
         mono = self.now_ms() if use_ms_time is None else _ms(use_ms_time, "use_ms_time")
-        wall = self.wall_now_ms() if use_wall_ms is None else _ms(use_wall_ms, "use_wall_ms")
-        return mono, wall
+        if use_wall_ms is not None:
+            return mono, _ms(use_wall_ms, "use_wall_ms"), WALL
+        if use_ms_time is not None:
+            return mono, mono, INJECTED  # one injected time drives every kind of event
+        return mono, self.wall_now_ms(), WALL
+
+    def _align_daily(self, base, wall_now):
+        """Move daily events armed on another base to ``base`` (caller holds the lock);
+        returns the events that could not be moved, with the error."""
+        failed = []  # type: list
+        if self._wall_base == base or not self._wall:
+            self._wall_base = base
+            return failed
+        for event in self._wall:
+            if event.base is not None and event.base != base:
+                try:
+                    event.rebase(base, wall_now, self.localtime)
+                except Exception as e:  # a broken localtime: keep its old time
+                    failed.append((event, e))
+        self._wall.sort(key=lambda e: (e.fire_at_ms, e._seq))
+        self._wall_base = base
+        return failed
 
     # -- adding and removing
 
@@ -412,6 +472,8 @@ class TimeQueue:
             event.cancelled = False
             event._state = _QUEUED
             _insert(self._mono if event.clock_kind == MONOTONIC else self._wall, event)
+            if event.base is not None and event.base != self._wall_base:
+                self._wall_base = None  # mixed bases: the next check aligns them
         self._notify()
         return event
 
@@ -453,7 +515,7 @@ class TimeQueue:
     @property
     def queue(self) -> list:
         """A copy of the queued events, soonest first (both clocks compared as "due in")."""
-        mono_now, wall_now = self._nows(None, None)
+        mono_now, wall_now, _base = self._nows(None, None)
         with self._lock:
             events = self._mono + self._wall
         return sorted(
@@ -468,10 +530,12 @@ class TimeQueue:
         """Milliseconds until the next event is due (0 if one is overdue), None if empty.
 
         A main loop sleeps this long (capped, if wall-clock events should notice
-        the clock being set) between :meth:`check` calls.
+        the clock being set) between :meth:`check` calls. The times mean what they
+        mean for :meth:`check`.
         """
-        mono_now, wall_now = self._nows(use_ms_time, use_wall_ms)
+        mono_now, wall_now, base = self._nows(use_ms_time, use_wall_ms)
         with self._lock:
+            failed = self._align_daily(base, wall_now)
             best = None
             if self._mono:
                 best = self._mono[0].fire_at_ms - mono_now
@@ -479,6 +543,8 @@ class TimeQueue:
                 due = self._wall[0].fire_at_ms - wall_now
                 if best is None or due < best:
                     best = due
+        for event, error in failed:
+            self._report(event, error)
         if best is None:
             return None
         return best if best > 0 else 0
@@ -489,11 +555,14 @@ class TimeQueue:
         """Fire every due event once; return how many callbacks ran.
 
         ``use_ms_time`` / ``use_wall_ms`` force "now" on the monotonic / wall clock
-        (0 is a time like any other; only None reads the clock).
+        (0 is a time like any other; only None reads the clock). ``use_ms_time``
+        alone is "now" for every event: delays, :meth:`at` and daily events (on the
+        :data:`INJECTED` base: ms from a midnight, as :func:`hm_to_ms` counts).
         """
-        mono_now, wall_now = self._nows(use_ms_time, use_wall_ms)
+        mono_now, wall_now, base = self._nows(use_ms_time, use_wall_ms)
         due = []
         with self._lock:
+            failed = self._align_daily(base, wall_now)
             for events, now in ((self._mono, mono_now), (self._wall, wall_now)):
                 n = 0
                 while n < len(events) and events[n].fire_at_ms <= now:
@@ -503,6 +572,8 @@ class TimeQueue:
                     due.append((now - event.fire_at_ms, event, now))
                 del events[:n]
             self._firing += len(due)
+        for event, error in failed:
+            self._report(event, error)
         # Most overdue first; ties in the order they were added.
         due.sort(key=lambda item: (-item[0], item[1]._seq))
         errors = []
