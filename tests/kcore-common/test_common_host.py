@@ -255,29 +255,24 @@ def test_special_arg_containers_propagate(monkeypatch):
         r({"m": "$KC_MISSING"}, argname="cfg")
 
 
-def test_special_arg_keymaster(monkeypatch):
-    calls = []
+def test_special_arg_keymaster_lookup_is_not_supported_yet(monkeypatch):
+    looked_up = []
 
-    def keymaster_query(*parts):
-        calls.append(parts)
-        return "ERROR: no such key" if parts[0] == "bad" else "secret-" + parts[0]
+    def keymaster_query(*parts):  # must never be called: kcore-common does not reach up
+        looked_up.append(parts)
+        return "secret"
 
     fake = types.ModuleType("kcore.auth")
-    fake.keymaster_query = keymaster_query
+    fake.keymaster_query = fake.query_km = keymaster_query
     monkeypatch.setitem(sys.modules, "kcore.auth", fake)
-    assert host.special_arg_resolver("*mykey/user") == "secret-mykey"
-    assert calls == [("mykey", "user")]
-    with pytest.raises(host.SpecialArgError, match="keymaster query for key 'bad' failed") as e:
-        host.special_arg_resolver("*bad", argname="token")
-    assert "no such key" not in str(e.value)  # keymaster answers are not echoed
-    with pytest.raises(host.SpecialArgError):
-        host.special_arg_resolver("*")
-
-
-def test_special_arg_keymaster_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "kcore.auth", None)  # import fails
-    with pytest.raises(ImportError, match=r"pip install 'kcore\[auth\]'"):
-        host.special_arg_resolver("*mykey")
+    for value in ("*mykey/user/pw", "*mykey", "*"):
+        with pytest.raises(host.SpecialArgError, match="not supported yet") as e:
+            host.special_arg_resolver(value, argname="token")
+        assert str(e.value).startswith("token: ")
+        assert "mykey" not in str(e.value) and "pw" not in str(e.value)
+    assert looked_up == []
+    with pytest.raises(host.SpecialArgError, match=r"tokens\[0\]: '\*key' values"):
+        host.special_arg_resolver(["*k"], argname="tokens")
 
 
 def test_resolve_special_arg(monkeypatch):

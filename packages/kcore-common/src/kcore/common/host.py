@@ -5,7 +5,6 @@ Not shipped to boards: it needs subprocess, threading and fcntl.
 """
 
 import argparse
-import importlib
 import os
 import subprocess
 import sys
@@ -244,20 +243,6 @@ def argparse_epilog(*args: Any, **kwargs: Any) -> argparse.ArgumentParser:
 # ------------------------------------------------------------ special args
 
 
-def _keymaster_query() -> Any:
-    """The keymaster client, if kcore-auth (optional, another distribution)
-    provides one: looked up by name so kcore-common never depends on it."""
-    try:
-        auth = importlib.import_module("kcore.auth")
-    except ImportError:
-        auth = None
-    for name in ("keymaster_query", "query_km"):
-        fn = getattr(auth, name, None)
-        if fn is not None:
-            return fn
-    raise ImportError("'*key' arguments need the keymaster client: pip install 'kcore[auth]'")
-
-
 def _identifier_prefix(text: str) -> int:
     n = 0
     for ch in text:
@@ -298,7 +283,8 @@ def special_arg_resolver(
     * ``$NAME`` / ``${NAME}suffix``: from the environment (``env_value_default``
       if unset, else an error);
     * ``file:path`` / ``f:path``: the file's contents;
-    * ``*key[/user[/password]]``: ask the keymaster (needs ``kcore[auth]``);
+    * ``*key[/user[/password]]`` (a keymaster lookup): not supported yet, so
+      it raises :class:`SpecialArgError` rather than pass the text on as a value;
     * lists and dicts: element-wise (argname and default passed down);
     * falsy or anything else: returned unchanged.
 
@@ -330,13 +316,10 @@ def special_arg_resolver(
         with open(os.path.expanduser(path), encoding="utf-8") as f:
             return f.read()
     if input_val.startswith("*"):
-        parts = input_val[1:].split("/", 2)
-        if not parts[0]:
-            raise SpecialArgError("%s: '*' must be followed by a keymaster key name" % argname)
-        answer = _keymaster_query()(*parts)
-        if answer is None or str(answer).startswith("ERROR"):
-            raise SpecialArgError("%s: keymaster query for key %r failed" % (argname, parts[0]))
-        return answer
+        raise SpecialArgError(
+            "%s: '*key' values (keymaster lookups) are not supported yet; "
+            "give the value itself, '$VAR', 'file:path' or '-'" % argname
+        )
     return input_val
 
 
