@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from ktest import free_port
 
 from kcore.common import platform, web
 
@@ -387,9 +388,9 @@ def test_read_web_functions(http_server, kind):
         assert web.read_web(url(http_server, "/404")) == ""
         assert web.read_web_e(url(http_server, "/hello")) == "hello wörld"
         assert web.read_web_e(url(http_server, "/404")) == "ERROR: [404] not here"
-        e = web.read_web_e("http://127.0.0.1:%d/" % _free_port())
+        e = web.read_web_e("http://127.0.0.1:%d/" % free_port())
         assert isinstance(e, str) and e.startswith("ERROR: ") and "refused" in e
-        assert web.read_web("http://127.0.0.1:%d/" % _free_port()) == ""
+        assert web.read_web("http://127.0.0.1:%d/" % free_port()) == ""
     finally:
         web.set_default_session(old)
 
@@ -421,16 +422,8 @@ def test_timeout_mid_body(http_server, session, release):
         session.get(url(http_server, "/stall-body"), timeout=0.3)
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_connection_refused_names_host_not_credentials(session):
-    target = "http://alice:hunter2@127.0.0.1:%d/path?token=SECRET" % _free_port()
+    target = "http://alice:hunter2@127.0.0.1:%d/path?token=SECRET" % free_port()
     with pytest.raises(web.WebConnectionError) as info:
         session.get(target)
     msg = str(info.value)
@@ -654,7 +647,7 @@ def test_real_micropython_fetches_from_local_server(http_server, tls, tmp_path, 
     consts = {
         "URL": url(http_server, "/hello"),
         "URL_ECHO": url(http_server, "/echo"),
-        "URL_DEAD": "http://127.0.0.1:%d/" % _free_port(),
+        "URL_DEAD": "http://127.0.0.1:%d/" % free_port(),
         "URL_STALL": url(http_server, "/stall"),
         "URL_TLS": "https://localhost:%d/hello" % srv_tls.port,
         "URL_CHUNKED": url(http_server, "/chunked"),

@@ -130,18 +130,28 @@ def write_file(filename: str, data: "str | bytes", wrap_exceptions: bool = True)
     its content (``'-'`` = stdout, written as is). Not atomic: see
     :func:`write_file_atomic`. True on success; on error False if
     ``wrap_exceptions`` (see :func:`last_error`), else the exception."""
+    return _reported("write_file", filename, wrap_exceptions, _write_plain, filename, data)
+
+
+def _write_plain(filename, data):
+    payload = _as_bytes(data)
+    if filename == "-":
+        _to_stdout(payload)
+    else:
+        with open(filename, "wb") as f:
+            f.write(payload)
+
+
+def _reported(what, filename, wrap_exceptions, fn, *args):
+    """``fn(*args)``, then True; an exception is raised, or with
+    ``wrap_exceptions`` kept for :func:`last_error` and turned into False."""
     try:
-        payload = _as_bytes(data)
-        if filename == "-":
-            _to_stdout(payload)
-        else:
-            with open(filename, "wb") as f:
-                f.write(payload)
+        fn(*args)
         return True
     except Exception as e:
         if not wrap_exceptions:
             raise
-        _absorb("write_file", "write " + str(filename), e)
+        _absorb(what, "write " + str(filename), e)
         return False
 
 
@@ -313,14 +323,9 @@ def write_file_atomic(
     removed first. Returns True; on error raises, or returns False if
     ``wrap_exceptions`` (see :func:`last_error`).
     """
-    try:
-        _write_atomic(filename, data, mode)
-        return True
-    except Exception as e:
-        if not wrap_exceptions:
-            raise
-        _absorb("write_file_atomic", "write " + str(filename), e)
-        return False
+    return _reported(
+        "write_file_atomic", filename, wrap_exceptions, _write_atomic, filename, data, mode
+    )
 
 
 # ------------------------------------------------------------- containers

@@ -43,6 +43,10 @@ import sys
 
 from kcore.common import platform
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Callable
+
 # Levels (numerically the same as stdlib logging's).
 DEBUG = ALL = 10
 INFO = 20
@@ -148,6 +152,28 @@ class _Sink:
         self.fn = fn
         self.level = level
         self.skip_origin = skip_origin
+
+
+def _at_level(level: int, doc: str) -> "Callable[[Logger, object], bool | None]":
+    """A ``log_<level>(msg)`` method. A suppressed call, the common case for
+    debug logging, costs one comparison and one count, so the count is
+    written out here rather than calling ``Logger._count``."""
+
+    def log_at_level(self: "Logger", msg: object) -> "bool | None":
+        if level < self._min:
+            counters = self._counters
+            try:
+                counters["log-absorbed"] += 1
+            except (KeyError, TypeError):  # see Logger._count
+                counters["log-absorbed"] = 1
+            return None
+        return self._emit(msg, level, None)
+
+    try:
+        log_at_level.__doc__ = doc
+    except AttributeError:  # MicroPython functions take no attributes
+        pass
+    return log_at_level
 
 
 class Logger:
@@ -435,11 +461,7 @@ class Logger:
         except TypeError:  # a level name such as 'warning' (or a bad level)
             return self.log_from(msg, level, None)
         if below:
-            counters = self._counters  # inlined _count(ABSORBED): this is the hot path
-            try:
-                counters["log-absorbed"] += 1
-            except (KeyError, TypeError):
-                counters["log-absorbed"] = 1
+            self._count(ABSORBED)
             return None
         return self._emit(msg, level, None)
 
@@ -452,40 +474,11 @@ class Logger:
             return None
         return self._emit(msg, number, origin)
 
-    def log_debug(self, msg: object) -> "bool | None":
-        """Log at DEBUG."""
-        if self._min > 10:  # DEBUG; the suppressed fast path is this one comparison
-            counters = self._counters  # inlined _count(ABSORBED): this is the hot path
-            try:
-                counters["log-absorbed"] += 1
-            except (KeyError, TypeError):
-                counters["log-absorbed"] = 1
-            return None
-        return self._emit(msg, DEBUG, None)
-
-    def log_info(self, msg: object) -> "bool | None":
-        """Log at INFO."""
-        if self._min > 20:  # INFO
-            counters = self._counters  # inlined _count(ABSORBED): this is the hot path
-            try:
-                counters["log-absorbed"] += 1
-            except (KeyError, TypeError):
-                counters["log-absorbed"] = 1
-            return None
-        return self._emit(msg, INFO, None)
-
-    def log_warning(self, msg: object) -> "bool | None":
-        """Log at WARNING."""
-        return self.log(msg, WARNING)
-
-    def log_error(self, msg: object) -> "bool | None":
-        """Log at ERROR."""
-        return self.log(msg, ERROR)
-
-    def log_crit(self, msg: object) -> "bool | None":
-        """Log at CRITICAL (the same as ALERT)."""
-        return self.log(msg, CRITICAL)
-
+    log_debug = _at_level(DEBUG, "Log at DEBUG.")
+    log_info = _at_level(INFO, "Log at INFO.")
+    log_warning = _at_level(WARNING, "Log at WARNING.")
+    log_error = _at_level(ERROR, "Log at ERROR.")
+    log_crit = _at_level(CRITICAL, "Log at CRITICAL (the same as ALERT).")
     log_critical = log_crit
     log_alert = log_crit
     debug = log_debug

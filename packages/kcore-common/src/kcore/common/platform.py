@@ -14,6 +14,10 @@ also across a ``ticks_ms`` wrap.
 import sys
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable
+
 IMPLEMENTATION = sys.implementation.name
 CPYTHON = IMPLEMENTATION == "cpython"
 CIRCUITPYTHON = IMPLEMENTATION == "circuitpython"
@@ -26,25 +30,67 @@ class KcoreError(Exception):
 
     Where a kcore error also has a natural builtin meaning, its class also
     subclasses that builtin on CPython (``except OSError`` keeps working);
-    MicroPython cannot mix native bases, so there it subclasses the builtin
-    only. :func:`error_class` builds such classes.
+    MicroPython cannot give a class two exception bases, so there it keeps
+    one of them. :func:`error_class` builds such classes, the same way
+    everywhere in kcore.
     """
 
 
-def error_class(name, builtin, base=KcoreError, doc="", module=None):
-    """Make an error class that is both ``base`` and ``builtin`` where the
-    platform allows it, and ``builtin`` alone where it does not. ``module``
-    (the caller's ``__name__``) makes tracebacks name the right module."""
+def _builtin_named(name):
     try:
-        cls = type(name, (base, builtin), {"__doc__": doc})
-    except TypeError:  # MicroPython: "multiple bases have instance lay-out conflict"
-        cls = type(name, (builtin,), {"__doc__": doc})
+        import builtins
+    except ImportError:  # pragma: no cover - a port without the builtins module
+        return None
+    return getattr(builtins, name, None)
+
+
+def error_class(
+    name: str,
+    builtin: "type | str | None",
+    base: type = KcoreError,
+    doc: str = "",
+    module: "str | None" = None,
+) -> "type[Exception]":
+    """Make an error class that is both ``base`` and ``builtin``.
+
+    ``builtin``: a builtin exception class, or its name (a name this Python
+    lacks, such as ``TimeoutError`` on MicroPython, is skipped), or None.
+    Where the platform cannot have both bases (MicroPython: "multiple bases
+    have instance lay-out conflict"), a direct child of :class:`KcoreError`
+    keeps the builtin (``except ValueError`` still works), and a child of a
+    kcore class keeps that class (``except WebError`` still catches every
+    web error). ``module`` (the caller's ``__name__``) makes tracebacks name
+    the right module.
+    """
+    if isinstance(builtin, str):
+        builtin = _builtin_named(builtin)
+    attrs = {"__doc__": doc}  # type: dict
     if module is not None:
-        try:
-            cls.__module__ = module
-        except (AttributeError, TypeError):  # MicroPython types are read-only
-            pass
-    return cls
+        attrs["__module__"] = module
+    if builtin is None or issubclass(base, builtin):
+        return type(name, (base,), attrs)
+    try:
+        return type(name, (base, builtin), attrs)
+    except TypeError:  # MicroPython: one exception base per class
+        return type(name, (builtin if base is KcoreError else base,), attrs)
+
+
+def alias_module(name: str, target: object) -> "Callable[[str], Any]":
+    """Make the module ``name`` (an alias module's ``__name__``) another name of
+    the module ``target``; returns the ``__getattr__`` the alias module sets.
+
+    On CPython ``sys.modules[name]`` becomes ``target`` itself, so reading or
+    writing a module setting through either name has one effect. MicroPython
+    cannot swap modules that way, so there the returned ``__getattr__`` looks
+    every attribute up on ``target`` when it is read (never a stale copy).
+    """
+    if CPYTHON:
+        sys.modules[name] = target  # type: ignore[assignment]
+
+    def __getattr__(attr: str) -> "Any":  # noqa: N807 - a module __getattr__
+        return getattr(target, attr)
+
+    return __getattr__
 
 
 def getenv(name, default=None):

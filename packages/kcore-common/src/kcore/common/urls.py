@@ -49,6 +49,15 @@ def _quote_table(safe):
     return entry
 
 
+def _table_for(safe):
+    """The cached (allowed bytes, table) entry for ``safe``, made on first use."""
+    try:
+        entry = _QUOTE_TABLES.get(safe)
+    except TypeError:  # unhashable, e.g. a bytearray
+        entry = None
+    return entry if entry is not None else _quote_table(safe)
+
+
 def _quote_bytes(data, entry):
     allowed, table = entry
     if not data.rstrip(allowed):
@@ -68,13 +77,7 @@ def py_quote_from_bytes(bs: "bytes | bytearray", safe: "str | bytes" = "/") -> s
         raise TypeError("quote_from_bytes() expected bytes")
     if not bs:
         return ""
-    try:
-        entry = _QUOTE_TABLES.get(safe)
-    except TypeError:  # unhashable, e.g. a bytearray
-        entry = None
-    if entry is None:
-        entry = _quote_table(safe)
-    return _quote_bytes(bs, entry)
+    return _quote_bytes(bs, _table_for(safe))
 
 
 def _encode(string, encoding, errors):
@@ -114,13 +117,7 @@ def py_quote(
         data = string
     if not data:
         return ""
-    try:
-        entry = _QUOTE_TABLES.get(safe)
-    except TypeError:  # unhashable, e.g. a bytearray
-        entry = None
-    if entry is None:
-        entry = _quote_table(safe)
-    return _quote_bytes(data, entry)
+    return _quote_bytes(data, _table_for(safe))
 
 
 def py_quote_plus(

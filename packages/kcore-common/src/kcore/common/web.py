@@ -62,40 +62,28 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the classes built below
         pass
 
 else:
+    # Names, not classes: MicroPython has no TimeoutError or ConnectionError.
     WebError = error_class(
         "WebError",
-        OSError,
+        "OSError",
         doc="Root of every web client error (also an OSError, as requests' is).",
+        module=__name__,
     )
-    WebError.__module__ = __name__
-
-    def _leaf(name, builtin_name, base, doc):
-        """Subclass ``base`` (and the named builtin where this Python has it
-        and allows mixing it in), so the WebError tree holds everywhere."""
-        try:
-            import builtins
-
-            builtin = getattr(builtins, builtin_name, None)
-        except ImportError:  # a board without the builtins module
-            builtin = None
-        if builtin is not None:
-            try:
-                return type(name, (base, builtin), {"__doc__": doc, "__module__": __name__})
-            except TypeError:  # MicroPython: no multiple native bases
-                pass
-        return type(name, (base,), {"__doc__": doc, "__module__": __name__})
-
-    WebTimeout = _leaf(
-        "WebTimeout", "TimeoutError", WebError, "The server did not answer in time."
+    WebTimeout = error_class(
+        "WebTimeout", "TimeoutError", WebError, "The server did not answer in time.", __name__
     )
-    WebConnectionError = _leaf(
-        "WebConnectionError", "ConnectionError", WebError, "No connection to the server."
+    WebConnectionError = error_class(
+        "WebConnectionError", "ConnectionError", WebError, "No connection to the server.", __name__
     )
-    WebSSLError = _leaf(
-        "WebSSLError", "_no_builtin_", WebConnectionError, "TLS handshake/verification failed."
+    WebSSLError = error_class(
+        "WebSSLError", None, WebConnectionError, "TLS handshake/verification failed.", __name__
     )
-    InvalidURL = _leaf("InvalidURL", "ValueError", WebError, "The URL cannot be requested.")
-    InvalidHeader = _leaf("InvalidHeader", "ValueError", WebError, "A header name/value is bad.")
+    InvalidURL = error_class(
+        "InvalidURL", "ValueError", WebError, "The URL cannot be requested.", __name__
+    )
+    InvalidHeader = error_class(
+        "InvalidHeader", "ValueError", WebError, "A header name/value is bad.", __name__
+    )
 
 
 def _error(cls, what, url=None):

@@ -22,11 +22,8 @@ HtmlError = error_class(
     "HtmlError",
     ValueError,
     doc="An argument cannot be turned into safe HTML (bad tag name, unsafe URL or attribute).",
+    module=__name__,
 )
-try:
-    HtmlError.__module__ = __name__  # show kcore.html.HtmlError in tracebacks
-except (AttributeError, TypeError):  # MicroPython: type attributes are read-only
-    pass
 
 
 # ---------------------------------------------------------------- escaping

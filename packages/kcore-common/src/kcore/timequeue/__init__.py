@@ -50,25 +50,29 @@ INJECTED = "injected"
 DEFAULT_MAX_LEN = 1000
 
 TimeQueueFull = error_class(
-    "TimeQueueFull", OverflowError, doc="The queue holds max_len events already."
+    "TimeQueueFull",
+    OverflowError,
+    doc="The queue holds max_len events already.",
+    module=__name__,
 )
 TimeQueueError = error_class(
-    "TimeQueueError", ValueError, doc="A bad argument to the time queue (not a time)."
+    "TimeQueueError",
+    ValueError,
+    doc="A bad argument to the time queue (not a time).",
+    module=__name__,
 )
 InvalidTimeError = error_class(
-    "InvalidTimeError", ValueError, doc="A delay, hour, minute or time is not usable."
+    "InvalidTimeError",
+    ValueError,
+    doc="A delay, hour, minute or time is not usable.",
+    module=__name__,
 )
 ThreadsUnavailableError = error_class(
     "ThreadsUnavailableError",
     NotImplementedError,
     doc="Thread mode needs CPython; on boards call check() from the main loop.",
+    module=__name__,
 )
-
-for _cls in (TimeQueueFull, TimeQueueError, InvalidTimeError, ThreadsUnavailableError):
-    try:
-        _cls.__module__ = __name__  # show kcore.timequeue.X in tracebacks
-    except (AttributeError, TypeError):  # MicroPython: type attributes are read-only
-        pass
 
 
 def now_in_ms() -> int:
