@@ -75,9 +75,11 @@ def test_error_class_falls_back_to_the_builtin_alone(monkeypatch):
     monkeypatch.setattr(platform, "type", micropython_type, raising=False)
     cls = platform.error_class("E", OSError)
     assert cls.__bases__ == (OSError,)
-    # a child of a kcore class keeps that class: the library's own tree holds
     child = platform.error_class("Child", ValueError, base=cls, module="m")
-    assert child.__bases__ == (cls,) and child.__module__ == "m"
+    assert child.__bases__ == (ValueError,) and child.__module__ == "m"
+    # keep_base: the library's own tree holds instead
+    kept = platform.error_class("Kept", ValueError, base=cls, keep_base=True)
+    assert kept.__bases__ == (cls,)
 
 
 def test_error_class_takes_builtin_names_and_skips_missing_ones():

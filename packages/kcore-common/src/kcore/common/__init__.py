@@ -134,6 +134,8 @@ __all__ += list(_LAZY)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any
+
     from kcore.common.cli import (  # noqa: F401
         RawFormatterWithDefaults,
         argparse_epilog,
@@ -236,7 +238,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     )
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
     sub = _LAZY.get(name)
     if sub is None:
         # MicroPython calls this instead of importing a submodule named in

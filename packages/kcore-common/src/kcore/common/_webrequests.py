@@ -20,6 +20,12 @@ from kcore.common.web import (
     parse_url,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable
+
+    from kcore.common.web import URL, PreparedRequest
+
 # ---------------------------------------------------------------- requests
 
 
@@ -28,7 +34,7 @@ class RequestsTransport:
 
     name = "requests"
 
-    def __init__(self):
+    def __init__(self) -> None:
         try:
             import threading
 
@@ -38,9 +44,9 @@ class RequestsTransport:
         self._requests = requests
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all = []
+        self._all = []  # type: list
 
-    def _session(self):
+    def _session(self) -> "Any":
         s = getattr(self._local, "session", None)
         if s is None:
             s = self._requests.Session()
@@ -49,7 +55,7 @@ class RequestsTransport:
                 self._all.append(s)
         return s
 
-    def send(self, req):
+    def send(self, req: "PreparedRequest") -> Response:
         start = monotonic_ms()
         rq = self._requests
         s = self._session()
@@ -106,14 +112,14 @@ class RequestsTransport:
             raise err  # raised outside the except block: no chained query/credentials
         return out
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             sessions, self._all = self._all, []
         for s in sessions:
             s.close()
 
 
-def _parse_or(url, fallback):
+def _parse_or(url: str, fallback: "URL") -> "URL":
     try:
         return parse_url(url)
     except Exception:
@@ -123,7 +129,7 @@ def _parse_or(url, fallback):
 _INSECURE_LOCK = []  # type: list
 
 
-def _insecure_call(fn, *args, **kwargs):
+def _insecure_call(fn: "Callable[..., Any]", *args: "Any", **kwargs: "Any") -> "Any":
     """Call ``fn`` with urllib3's InsecureRequestWarning silenced for this
     call only: the filter is restored afterwards, and insecure calls are
     serialised so overlapping calls cannot restore each other's filters."""
@@ -142,10 +148,10 @@ def _insecure_call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _chain(exc):
+def _chain(exc: BaseException) -> "list[Any]":
     """The exception and the exceptions it wraps (cause/context/args)."""
     seen = []  # type: list
-    todo = [exc]
+    todo = [exc]  # type: list
     while todo and len(seen) < 12:
         e = todo.pop(0)
         if e is None or any(e is s for s in seen):
@@ -160,7 +166,9 @@ def _chain(exc):
     return seen
 
 
-def _translate_requests_error(rq, exc, url, req):
+def _translate_requests_error(
+    rq: "Any", exc: BaseException, url: "URL", req: "PreparedRequest"
+) -> BaseException:
     ex = rq.exceptions
     if isinstance(exc, WebError):
         return exc

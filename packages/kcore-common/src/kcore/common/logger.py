@@ -45,7 +45,7 @@ from kcore.common import platform
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import Callable
+    from typing import Any, Callable
 
 # Levels (numerically the same as stdlib logging's).
 DEBUG = ALL = 10
@@ -102,7 +102,7 @@ def getLevelNumber(name: str) -> "int | None":  # noqa: N802 - the original's na
     return _NAME_LEVELS.get(name.upper())
 
 
-def _level(value, what):
+def _level(value: "int | str", what: str) -> int:
     """Validate a level given as int or name; ValueError naming ``what``."""
     if isinstance(value, bool):
         raise ValueError("%s must be a level number or name, not %r" % (what, value))
@@ -117,7 +117,7 @@ def _level(value, what):
     return number
 
 
-def _level_label(level):
+def _level_label(level: int) -> str:
     name = _LEVEL_NAMES.get(level)
     return name if name is not None else str(level)
 
@@ -139,7 +139,7 @@ def html_escape(text: str) -> str:
     )
 
 
-def _open_append(path):
+def _open_append(path: str) -> "Any":
     if platform.CPYTHON:
         return open(path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
     return open(path, "a")  # noqa: SIM115
@@ -148,7 +148,7 @@ def _open_append(path):
 class _Sink:
     __slots__ = ("fn", "level", "skip_origin")
 
-    def __init__(self, fn, level, skip_origin):
+    def __init__(self, fn: "Any", level: "int | None", skip_origin: "str | None") -> None:
         self.fn = fn
         self.level = level
         self.skip_origin = skip_origin
@@ -194,7 +194,7 @@ class Logger:
         stdout: object = None,
         stderr: object = None,
         counters: "dict | None" = None,
-        **init_log_kwargs: object,
+        **init_log_kwargs: "Any",
     ) -> None:
         self._lock = platform.new_lock(reentrant=True)
         self._stdout = stdout
@@ -208,12 +208,12 @@ class Logger:
         if init_log_kwargs:
             self.init_log(**init_log_kwargs)
 
-    def _reset_state(self):
+    def _reset_state(self) -> None:
         self._title = "log"
         del self._queue[:]
         self._queue_max = DEFAULT_QUEUE_LEN
-        self._force_time = None
-        self._filename = None  # None: no file; '-': stdout
+        self._force_time = None  # type: str | None
+        self._filename = None  # type: str | None  # None: no file; '-': stdout
         self._file_level = NEVER
         self._stdout_level = NEVER
         self._stderr_level = INFO
@@ -223,7 +223,7 @@ class Logger:
         self._clear_counters()
         self._recompute_min(initialised=False)
 
-    def _count(self, name):
+    def _count(self, name: str) -> None:
         """Add one to a counter. The store may be shared (kcore.varz), where
         a key can vanish or be reset to None at any time: start again at 1."""
         counters = self._counters
@@ -232,7 +232,7 @@ class Logger:
         except (KeyError, TypeError):
             counters[name] = 1
 
-    def _clear_counters(self):
+    def _clear_counters(self) -> None:
         counters = self._counters
         for key in list(counters):  # list() first: a shared store may grow meanwhile
             if isinstance(key, str) and key.startswith("log-"):
@@ -313,7 +313,7 @@ class Logger:
             self._notice(problem)
         return True
 
-    def _notice(self, text):
+    def _notice(self, text: str) -> None:
         """Tell whoever runs the program, on stderr whatever the thresholds:
         never into the (fallback) log file, whose lines stay the program's."""
         when = self._force_time
@@ -322,13 +322,13 @@ class Logger:
         line = "%s: %s: %s: %s" % (self._title, when, _level_label(WARNING), text)
         self._write_stream(self._stderr_stream(), line)
 
-    def _stderr_stream(self):
+    def _stderr_stream(self) -> "Any":
         return sys.stderr if self._stderr is None else self._stderr
 
-    def _stdout_stream(self):
+    def _stdout_stream(self) -> "Any":
         return sys.stdout if self._stdout is None else self._stdout
 
-    def _open_configured_file(self):
+    def _open_configured_file(self) -> "str | None":
         """Open the configured file now (to test writability); fall back as
         documented. Returns a warning text if a fallback happened."""
         with self._lock:
@@ -360,7 +360,7 @@ class Logger:
                 _errtext(first_error),
             )
 
-    def _recompute_min(self, initialised):
+    def _recompute_min(self, initialised: bool) -> None:
         if initialised:
             self._queue_min = min(
                 self._file_level, self._stdout_level, self._stderr_level, self._syslog_level
@@ -404,14 +404,13 @@ class Logger:
         with self._lock:
             self._close_file()
 
-    def __enter__(self):
+    def __enter__(self) -> "Logger":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def _close_file(self):
+    def _close_file(self) -> None:
         f = self._file
         self._file = None
         if f is not None:
@@ -420,7 +419,7 @@ class Logger:
             except Exception:  # noqa: S110 - a failing close must not stop reconfiguring
                 pass
 
-    def _trim(self, room):
+    def _trim(self, room: int) -> None:
         limit = self._queue_max
         if limit and len(self._queue) > limit - room:
             del self._queue[max(limit - room, 0) :]
@@ -463,7 +462,7 @@ class Logger:
         if below:
             self._count(ABSORBED)
             return None
-        return self._emit(msg, level, None)
+        return self._emit(msg, level, None)  # type: ignore[arg-type]  # a name raised above
 
     def log_from(self, msg: object, level: "int | str", origin: "str | None") -> "bool | None":
         """:meth:`log`, tagging the message with where it came from (e.g.
@@ -483,7 +482,7 @@ class Logger:
     log_alert = log_crit
     debug = log_debug
 
-    def _emit(self, msg, level, origin):
+    def _emit(self, msg: object, level: int, origin: "str | None") -> bool:
         if isinstance(msg, str):
             text = msg
         else:
@@ -524,7 +523,7 @@ class Logger:
                 self._count(SINK_ERRORS)
         return True
 
-    def _write_stream(self, stream, line):
+    def _write_stream(self, stream: "Any", line: str) -> None:
         try:
             stream.write(line + "\n")
             flush = getattr(stream, "flush", None)
@@ -533,14 +532,17 @@ class Logger:
         except Exception:
             self._count(SINK_ERRORS)
 
-    def _write_file(self, line):
-        if self._filename == "-":
+    def _write_file(self, line: str) -> None:
+        path = self._filename
+        if path == "-":
             self._write_stream(self._stdout_stream(), line)
             return
         try:
             f = self._file
             if f is None:
-                f = self._file = _open_append(self._filename)
+                if path is None:  # no file configured
+                    return
+                f = self._file = _open_append(path)
             f.write(line + "\n")
             f.flush()
         except Exception:
@@ -549,12 +551,14 @@ class Logger:
 
     # --------------------------------------------------------------- syslog
 
-    def _syslog_module(self):
+    def _syslog_module(self) -> "Any":
         if self._syslog is None:
             self._syslog = _import_syslog()
         return self._syslog or None
 
-    def _send_syslog(self, msg, level, ident, facility):
+    def _send_syslog(
+        self, msg: str, level: int, ident: "str | None", facility: "int | None"
+    ) -> bool:
         mod = self._syslog_module()
         if mod is None:
             return False
@@ -650,7 +654,7 @@ class Logger:
         }
 
 
-def _import_syslog():
+def _import_syslog() -> "Any":
     """The syslog module, imported on first use (CPython only); False where
     there is none (boards, Windows)."""
     if not platform.CPYTHON:
@@ -662,12 +666,12 @@ def _import_syslog():
     return syslog
 
 
-def _check_queue_len(value):
+def _check_queue_len(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("log queue length must be an int >= 0 (0 = unbounded), not %r" % (value,))
 
 
-def _errtext(e):
+def _errtext(e: BaseException) -> str:
     errno = getattr(e, "errno", None)
     return "%s errno %s" % (type(e).__name__, errno)
 

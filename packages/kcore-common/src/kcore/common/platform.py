@@ -36,7 +36,7 @@ class KcoreError(Exception):
     """
 
 
-def _builtin_named(name):
+def _builtin_named(name: str) -> "type | None":
     try:
         import builtins
     except ImportError:  # pragma: no cover - a port without the builtins module
@@ -50,29 +50,30 @@ def error_class(
     base: type = KcoreError,
     doc: str = "",
     module: "str | None" = None,
+    keep_base: bool = False,
 ) -> "type[Exception]":
     """Make an error class that is both ``base`` and ``builtin``.
 
     ``builtin``: a builtin exception class, or its name (a name this Python
     lacks, such as ``TimeoutError`` on MicroPython, is skipped), or None.
     Where the platform cannot have both bases (MicroPython: "multiple bases
-    have instance lay-out conflict"), a direct child of :class:`KcoreError`
-    keeps the builtin (``except ValueError`` still works), and a child of a
-    kcore class keeps that class (``except WebError`` still catches every
-    web error). ``module`` (the caller's ``__name__``) makes tracebacks name
-    the right module.
+    have instance lay-out conflict") the class keeps one: the builtin
+    (``except ValueError`` still works), or with ``keep_base=True`` the base
+    (for a tree whose root is already a builtin there, such as WebError, an
+    OSError: ``except WebError`` then still catches every web error).
+    ``module`` (the caller's ``__name__``) makes tracebacks name the right
+    module.
     """
-    if isinstance(builtin, str):
-        builtin = _builtin_named(builtin)
+    extra = _builtin_named(builtin) if isinstance(builtin, str) else builtin
     attrs = {"__doc__": doc}  # type: dict
     if module is not None:
         attrs["__module__"] = module
-    if builtin is None or issubclass(base, builtin):
+    if extra is None or issubclass(base, extra):
         return type(name, (base,), attrs)
     try:
-        return type(name, (base, builtin), attrs)
+        return type(name, (base, extra), attrs)
     except TypeError:  # MicroPython: one exception base per class
-        return type(name, (builtin if base is KcoreError else base,), attrs)
+        return type(name, (base if keep_base else extra,), attrs)
 
 
 def alias_module(name: str, target: object) -> "Callable[[str], Any]":
@@ -93,7 +94,7 @@ def alias_module(name: str, target: object) -> "Callable[[str], Any]":
     return __getattr__
 
 
-def getenv(name, default=None):
+def getenv(name: str, default: "str | None" = None) -> "str | None":
     """``os.getenv`` where it exists (CircuitPython reads settings.toml),
     else ``default``: MicroPython has no ``os.environ``."""
     try:
@@ -114,20 +115,20 @@ def getenv(name, default=None):
 class NoLock:
     """Stands in for a lock where there are no threads (CircuitPython)."""
 
-    def __enter__(self):
+    def __enter__(self) -> "NoLock":
         return self
 
-    def __exit__(self, *exc):
-        return False
+    def __exit__(self, *exc: object) -> None:
+        pass
 
-    def acquire(self, *args):
+    def acquire(self, *args: object) -> bool:
         return True
 
-    def release(self):
+    def release(self) -> None:
         pass
 
 
-def new_lock(reentrant=False):
+def new_lock(reentrant: bool = False) -> "Any":
     """A lock from the builtin ``_thread`` module (importing it starts
     nothing), re-entrant where asked and available (CPython); a NoLock on
     boards that have no threads."""
@@ -147,7 +148,9 @@ def new_lock(reentrant=False):
 _TICKS_PERIOD = 1 << 29  # MicroPython/CircuitPython ticks_ms wrap (TICKS_MAX + 1)
 
 
-def _pick_clock(time_module=time, supervisor_module=None):
+def _pick_clock(
+    time_module: "Any" = time, supervisor_module: "Any" = None
+) -> "tuple[str, Callable[[], int]]":
     """Return (name, function returning monotonic milliseconds as int).
 
     Arguments are injectable so CPython tests can force each board branch.
@@ -174,14 +177,14 @@ def _pick_clock(time_module=time, supervisor_module=None):
     return "time", lambda: int(wall() * 1000)
 
 
-def _unwrapper(ticks, period=_TICKS_PERIOD):
+def _unwrapper(ticks: "Callable[[], int]", period: int = _TICKS_PERIOD) -> "Callable[[], int]":
     """Turn a wrapping ``ticks_ms`` into an ever-increasing count.
 
     Works as long as it is called at least once per wrap period (~6 days).
     """
     state = [ticks(), 0]  # last raw reading, accumulated offset
 
-    def read():
+    def read() -> int:
         raw = ticks()
         if raw < state[0]:
             state[1] += period
@@ -194,23 +197,23 @@ def _unwrapper(ticks, period=_TICKS_PERIOD):
 CLOCK_NAME, _clock = _pick_clock()
 
 
-def monotonic_ms():
+def monotonic_ms() -> int:
     """Milliseconds on a clock that never goes backwards (arbitrary epoch)."""
     return _clock()
 
 
-def monotonic():
+def monotonic() -> float:
     """Seconds, as a float, on the same monotonic clock as monotonic_ms()."""
     return _clock() / 1000.0
 
 
-def wall_time():
+def wall_time() -> float:
     """Seconds since the Unix epoch on the wall clock (only meaningful once a
     board's RTC has been set)."""
     return time.time()
 
 
-def localtime(secs=None):
+def localtime(secs: "float | None" = None) -> "tuple[int, ...]":
     """(year, month, mday, hour, minute, second, weekday, yearday) in local
     time; a thin shim because MicroPython's localtime takes no None."""
     if secs is None:

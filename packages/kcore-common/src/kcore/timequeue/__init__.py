@@ -39,6 +39,13 @@ import sys
 from kcore.common import platform as _platform
 from kcore.common.platform import error_class
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable, Sequence
+
+    #: epoch seconds -> (year, month, mday, hour, minute, second, ...) in local time
+    LocalTime = Callable[[int], Sequence[int]]
+
 __version__ = "0.1.0"
 
 ONE_DAY_IN_MS = 86400000
@@ -88,7 +95,7 @@ def hm_to_ms(h: int, m: int) -> int:
     return (h * 60 + m) * 60000
 
 
-def _ms(value, what, positive=False) -> int:
+def _ms(value: object, what: str, positive: bool = False) -> int:
     """Check a millisecond count (int or float, finite) and return it as an int."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTimeError("%s must be a number of ms, got %r" % (what, value))
@@ -105,7 +112,7 @@ def _ms(value, what, positive=False) -> int:
 # from the injected ``localtime``; its epoch cancels out of every result.
 
 
-def _days_from_civil(y, m, d):
+def _days_from_civil(y: int, m: int, d: int) -> int:
     """Day number of a proleptic Gregorian date (1970-01-01 is 0)."""
     if m <= 2:
         y -= 1
@@ -116,13 +123,13 @@ def _days_from_civil(y, m, d):
     return era * 146097 + doe - 719468
 
 
-def _local_naive(t, localtime):
+def _local_naive(t: int, localtime: "LocalTime") -> int:
     """The local wall reading of epoch second ``t``, as seconds since 1970-01-01 local."""
     lt = localtime(t)
     return _days_from_civil(lt[0], lt[1], lt[2]) * 86400 + lt[3] * 3600 + lt[4] * 60 + lt[5]
 
 
-def _local_to_epoch(naive, localtime):
+def _local_to_epoch(naive: int, localtime: "LocalTime") -> int:
     """First epoch second whose local reading is ``naive``, or, when that reading is
     skipped (DST gap), the first second after it (the end of the gap)."""
     guess = naive - (_local_naive(naive, localtime) - naive)
@@ -155,7 +162,9 @@ def _local_to_epoch(naive, localtime):
     return above
 
 
-def next_local_time_ms(hour: int, minute: int, after_ms: int, localtime=None) -> int:
+def next_local_time_ms(
+    hour: int, minute: int, after_ms: int, localtime: "LocalTime | None" = None
+) -> int:
     """Epoch ms of the first local ``hour``:``minute`` at or after ``after_ms``.
 
     Pure: ``after_ms`` is the caller's "now" on the wall clock, ``localtime`` the
@@ -182,7 +191,7 @@ def next_injected_time_ms(hour: int, minute: int, after_ms: int) -> int:
     return slot if slot >= after_ms else slot + ONE_DAY_IN_MS
 
 
-def _func_name(func):
+def _func_name(func: object) -> str:
     name = getattr(func, "__name__", None)
     return name if name else type(func).__name__
 
@@ -205,20 +214,26 @@ class Event:
 
     def __init__(
         self,
-        fire_in_ms,
-        func,
-        args=None,
-        kwargs=None,
-        repeat_after_ms=None,
+        fire_in_ms: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+        repeat_after_ms: "int | float | None" = None,
         now_ms: "int | None" = None,
-    ):
+    ) -> None:
         delay = _ms(fire_in_ms, "fire_in_ms")
         self._setup(func, args, kwargs, repeat_after_ms)
         if now_ms is None:
             now_ms = now_in_ms()
         self.fire_at_ms = _ms(now_ms, "now_ms") + delay
 
-    def _setup(self, func, args, kwargs, repeat_after_ms):
+    def _setup(
+        self,
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None",
+        kwargs: "dict | None",
+        repeat_after_ms: "int | float | None",
+    ) -> None:
         if not callable(func):
             raise TypeError("func must be callable, got %s" % type(func).__name__)
         if kwargs is not None and not isinstance(kwargs, dict):
@@ -235,11 +250,11 @@ class Event:
         self._state = _IDLE
         self._seq = 0
 
-    def fire(self):
+    def fire(self) -> "Any":
         """Run the callback now (the queue calls this when the event is due)."""
         return self.func(*self.args, **self.kwargs)
 
-    def next_fire_ms(self, now_ms: int, localtime=None) -> "int | None":
+    def next_fire_ms(self, now_ms: int, localtime: "LocalTime | None" = None) -> "int | None":
         """When to fire next, having fired at ``now_ms``; None for a one-shot.
 
         Missed slots are skipped: the result is the first slot after ``now_ms``
@@ -252,7 +267,7 @@ class Event:
             periods = 1
         return self.fire_at_ms + periods * self.repeat_after_ms
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%s(at %d ms %s, repeat %s, %s%r %r)" % (
             type(self).__name__,
             self.fire_at_ms,
@@ -271,7 +286,14 @@ class AtEvent(Event):
 
     clock_kind = WALL
 
-    def __init__(self, epoch_seconds, func, args=None, kwargs=None, repeat_after_ms=None):
+    def __init__(
+        self,
+        epoch_seconds: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+        repeat_after_ms: "int | float | None" = None,
+    ) -> None:
         if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, (int, float)):
             raise InvalidTimeError("epoch_seconds must be a number, got %r" % (epoch_seconds,))
         self._setup(func, args, kwargs, repeat_after_ms)
@@ -294,15 +316,15 @@ class TimedEvent(Event):
 
     def __init__(
         self,
-        time_hour,
-        time_min,
-        func,
-        args=None,
-        kwargs=None,
+        time_hour: int,
+        time_min: int,
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
         _force_now_ms: "int | None" = None,
         now_ms: "int | None" = None,
-        localtime=None,
-    ):
+        localtime: "LocalTime | None" = None,
+    ) -> None:
         hm_to_ms(time_hour, time_min)
         self._setup(func, args, kwargs, None)
         self.time_hour = time_hour
@@ -316,14 +338,14 @@ class TimedEvent(Event):
                 now_ms = int(_platform.wall_time() * 1000)
             self.rebase(WALL, _ms(now_ms, "now_ms"), localtime)
 
-    def _slot(self, base, after_ms, localtime):
+    def _slot(self, base: "str | None", after_ms: int, localtime: "LocalTime | None") -> int:
         if base == INJECTED:
             return next_injected_time_ms(self.time_hour, self.time_min, after_ms)
         return next_local_time_ms(
             self.time_hour, self.time_min, after_ms, self.localtime or localtime
         )
 
-    def rebase(self, base: str, now_ms: int, localtime=None) -> None:
+    def rebase(self, base: str, now_ms: int, localtime: "LocalTime | None" = None) -> None:
         """Arm at the first hh:mm at or after ``now_ms`` on ``base`` (:data:`WALL`:
         epoch ms, local calendar; :data:`INJECTED`: ms from a midnight)."""
         if base not in (WALL, INJECTED):
@@ -331,7 +353,7 @@ class TimedEvent(Event):
         self.fire_at_ms = self._slot(base, now_ms, localtime)
         self.base = base
 
-    def next_fire_ms(self, now_ms: int, localtime=None) -> "int | None":
+    def next_fire_ms(self, now_ms: int, localtime: "LocalTime | None" = None) -> "int | None":
         """The next hh:mm (on this event's base) strictly after both ``now_ms`` and the
         last slot."""
         after = now_ms if now_ms > self.fire_at_ms else self.fire_at_ms
@@ -341,7 +363,7 @@ class TimedEvent(Event):
 # ------------------------------------------------------------------- queue
 
 
-def _insert(events, event):
+def _insert(events: list, event: Event) -> None:
     """Insert into a list kept sorted by (fire_at_ms, seq)."""
     key = (event.fire_at_ms, event._seq)
     lo, hi = 0, len(events)
@@ -371,14 +393,14 @@ class TimeQueue:
 
     def __init__(
         self,
-        list_of_events=None,
-        clock=None,
-        wall_clock=None,
-        localtime=None,
+        list_of_events: "Sequence[Event] | None" = None,
+        clock: "Callable[[], int] | None" = None,
+        wall_clock: "Callable[[], float] | None" = None,
+        localtime: "LocalTime | None" = None,
         max_len: int = DEFAULT_MAX_LEN,
         raise_errors: bool = False,
-        logger=None,
-    ):
+        logger: "Any" = None,
+    ) -> None:
         if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
             raise TimeQueueError("max_len must be an int >= 1, got %r" % (max_len,))
         self.clock = clock if clock is not None else _platform.monotonic_ms
@@ -411,7 +433,9 @@ class TimeQueue:
         """Now on the wall clock, in epoch ms."""
         return int(self.wall_clock() * 1000)
 
-    def _nows(self, use_ms_time, use_wall_ms):
+    def _nows(
+        self, use_ms_time: "int | float | None", use_wall_ms: "int | float | None"
+    ) -> "tuple[int, int, str]":
         """(monotonic now, wall now, base of daily events) for a check."""
         mono = self.now_ms() if use_ms_time is None else _ms(use_ms_time, "use_ms_time")
         if use_wall_ms is not None:
@@ -420,7 +444,7 @@ class TimeQueue:
             return mono, mono, INJECTED  # one injected time drives every kind of event
         return mono, self.wall_now_ms(), WALL
 
-    def _align_daily(self, base, wall_now):
+    def _align_daily(self, base: str, wall_now: int) -> list:
         """Move daily events armed on another base to ``base`` (caller holds the lock);
         returns the events that could not be moved, with the error."""
         failed = []  # type: list
@@ -439,16 +463,36 @@ class TimeQueue:
 
     # -- adding and removing
 
-    def add(self, fire_in_ms, func, args=None, kwargs=None, repeat_after_ms=None) -> Event:
+    def add(
+        self,
+        fire_in_ms: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+        repeat_after_ms: "int | float | None" = None,
+    ) -> Event:
         """Run ``func`` in ``fire_in_ms`` ms (monotonic), then every ``repeat_after_ms``."""
         event = Event(fire_in_ms, func, args, kwargs, repeat_after_ms, now_ms=self.now_ms())
         return self.add_event(event)
 
-    def at(self, epoch_seconds, func, args=None, kwargs=None) -> Event:
+    def at(
+        self,
+        epoch_seconds: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+    ) -> Event:
         """Run ``func`` once when the wall clock reaches ``epoch_seconds``."""
         return self.add_event(AtEvent(epoch_seconds, func, args, kwargs))
 
-    def daily(self, hour: int, minute: int, func, args=None, kwargs=None) -> Event:
+    def daily(
+        self,
+        hour: int,
+        minute: int,
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+    ) -> Event:
         """Run ``func`` every day at local ``hour``:``minute`` (this queue's clocks)."""
         event = TimedEvent(
             hour, minute, func, args, kwargs, now_ms=self.wall_now_ms(), localtime=self.localtime
@@ -503,7 +547,7 @@ class TimeQueue:
 
     remove = cancel
 
-    def clear(self):
+    def clear(self) -> None:
         """Drop every queued event."""
         with self._lock:
             for event in self._mono + self._wall:
@@ -513,7 +557,7 @@ class TimeQueue:
             self._wall = []
         self._notify()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._mono) + len(self._wall)
 
     @property
@@ -530,7 +574,9 @@ class TimeQueue:
             ),
         )
 
-    def next_due_ms(self, use_ms_time=None, use_wall_ms=None) -> "int | None":
+    def next_due_ms(
+        self, use_ms_time: "int | float | None" = None, use_wall_ms: "int | float | None" = None
+    ) -> "int | None":
         """Milliseconds until the next event is due (0 if one is overdue), None if empty.
 
         A main loop sleeps this long (capped, if wall-clock events should notice
@@ -555,7 +601,9 @@ class TimeQueue:
 
     # -- firing
 
-    def check(self, use_ms_time=None, use_wall_ms=None) -> int:
+    def check(
+        self, use_ms_time: "int | float | None" = None, use_wall_ms: "int | float | None" = None
+    ) -> int:
         """Fire every due event once; return how many callbacks ran.
 
         ``use_ms_time`` / ``use_wall_ms`` force "now" on the monotonic / wall clock
@@ -614,7 +662,7 @@ class TimeQueue:
             raise errors[0][1]
         return fired
 
-    def _rearm(self, event, now):
+    def _rearm(self, event: Event, now: int) -> None:
         next_ms = None
         if not event.cancelled:
             try:
@@ -629,7 +677,7 @@ class TimeQueue:
                 event._state = _QUEUED
                 _insert(self._mono if event.clock_kind == MONOTONIC else self._wall, event)
 
-    def _report(self, event, error):
+    def _report(self, event: Event, error: BaseException) -> None:
         msg = "timequeue: callback %s raised %s: %s" % (
             _func_name(event.func),
             type(error).__name__,
@@ -647,11 +695,13 @@ class TimeQueue:
 
     # -- thread mode (CPython only)
 
-    def _notify(self):
+    def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
 
-    def run_in_thread(self, max_sleep_s: float = 10.0, name: str = "kcore-timequeue"):
+    def run_in_thread(
+        self, max_sleep_s: float = 10.0, name: str = "kcore-timequeue"
+    ) -> "TimeQueueThread":
         """CPython only: start a daemon thread that calls :meth:`check` when events are
         due (woken early by :meth:`add`); returns the :class:`TimeQueueThread`.
         ``max_sleep_s`` caps each sleep so wall-clock events notice the clock being set."""
@@ -660,19 +710,18 @@ class TimeQueue:
         self._runner = TimeQueueThread(self, max_sleep_s=max_sleep_s, name=name).start()
         return self._runner
 
-    def close(self):
+    def close(self) -> None:
         """Stop the thread started by :meth:`run_in_thread`, if any."""
         runner = self._runner
         self._runner = None
         if runner is not None:
             runner.stop()
 
-    def __enter__(self):
+    def __enter__(self) -> "TimeQueue":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
 
 class TimeQueueThread:
@@ -716,7 +765,7 @@ class TimeQueueThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def _run(self):
+    def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
@@ -748,6 +797,5 @@ class TimeQueueThread:
     def __enter__(self) -> "TimeQueueThread":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
-        return False
