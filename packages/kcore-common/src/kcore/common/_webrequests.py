@@ -17,7 +17,7 @@ from kcore.common.web import (
     WebTimeout,
     _error,
     _too_big,
-    parse_url,
+    follow_redirects,
 )
 
 TYPE_CHECKING = False
@@ -56,44 +56,50 @@ class RequestsTransport:
         return s
 
     def send(self, req: "PreparedRequest") -> Response:
+        # Redirects: kcore's loop, the same policy on every transport (requests
+        # would forward X-Api-Key and friends to another origin).
+        return follow_redirects(
+            req, lambda method, url, headers, body: self._once(req, method, url, headers, body)
+        )
+
+    def _once(
+        self,
+        req: "PreparedRequest",
+        method: str,
+        url: "URL",
+        headers: Headers,
+        body: "bytes | None",
+    ) -> Response:
         start = monotonic_ms()
-        rq = self._requests
         s = self._session()
-        s.max_redirects = req.max_redirects
         verify = (req.cafile or True) if req.verify else False
         kwargs = {
-            "headers": dict(req.headers.items()),
-            "data": req.body,
+            "headers": dict(headers.items()),
+            "data": body,
             "timeout": req.timeout,
-            "allow_redirects": req.allow_redirects,
+            "allow_redirects": False,
             "stream": True,
             "verify": verify,
-        }
+        }  # type: dict
         if req.proxy_host:
             kwargs["proxies"] = {"http": req.proxy_host}
-        url = req.parsed
         err = None
         resp = None
         try:
             if verify is False:
-                resp = _insecure_call(s.request, req.method, req.url, **kwargs)
+                resp = _insecure_call(s.request, method, url.geturl(), **kwargs)
             else:
-                resp = s.request(req.method, req.url, **kwargs)
-            final = _parse_or(resp.url, url)
+                resp = s.request(method, url.geturl(), **kwargs)
             cl = resp.headers.get("content-length", "")
             if cl.isdigit() and int(cl) > req.max_body and "content-encoding" not in resp.headers:
-                raise _too_big(req.max_body, final)
+                raise _too_big(req.max_body, url)
             chunks = []
             have = 0
             for chunk in resp.iter_content(65536):
                 have += len(chunk)
                 if have > req.max_body:
-                    raise _too_big(req.max_body, final)
+                    raise _too_big(req.max_body, url)
                 chunks.append(chunk)
-            history = [
-                Response(h.status_code, h.headers, b"", h.url, 0, h.reason or "", h)
-                for h in resp.history
-            ]
             out = Response(
                 resp.status_code,
                 Headers(resp.headers),
@@ -102,10 +108,9 @@ class RequestsTransport:
                 monotonic_ms() - start,
                 resp.reason or "",
                 resp,
-                history,
             )
         except Exception as e:
-            err = _translate_requests_error(rq, e, url, req)
+            err = _translate_requests_error(self._requests, e, url, req)
         if resp is not None:
             resp.close()
         if err is not None:
@@ -117,13 +122,6 @@ class RequestsTransport:
             sessions, self._all = self._all, []
         for s in sessions:
             s.close()
-
-
-def _parse_or(url: str, fallback: "URL") -> "URL":
-    try:
-        return parse_url(url)
-    except Exception:
-        return fallback
 
 
 _INSECURE_LOCK = []  # type: list

@@ -17,11 +17,11 @@ from kcore.common.web import (
     WebError,
     WebSSLError,
     WebTimeout,
-    _basic_auth,
     _check_header,
     _error,
     _too_big,
     follow_redirects,
+    header_bytes,
     parse_url,
 )
 
@@ -267,7 +267,8 @@ def build_request_head(
     body: "Optional[bytes]",
     absolute_form: bool = False,
 ) -> bytes:
-    """The request line and headers, as bytes (default headers added)."""
+    """The request line and headers, as bytes (default headers added).
+    Header values are sent as Latin-1 (checked by ``_check_header``)."""
     target = url.geturl() if absolute_form else url.target
     lines = ["%s %s HTTP/1.1" % (method, target)]
     if "host" not in headers:
@@ -283,10 +284,12 @@ def build_request_head(
             lines.append("%s: %s" % (name, value))
     if body is not None and "content-length" not in headers:
         lines.append("Content-Length: %d" % len(body))
+    head = [("\r\n".join(lines) + "\r\n").encode("utf-8")]
     for name, value in headers.items():
         name, value = _check_header(name, value)
-        lines.append("%s: %s" % (name, value))
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+        head.append(header_bytes("%s: %s\r\n" % (name, value)))
+    head.append(b"\r\n")
+    return b"".join(head)
 
 
 def _import_ssl() -> "Any":
@@ -427,9 +430,6 @@ class SocketTransport:
             proxy = parse_url(
                 req.proxy_host if "://" in req.proxy_host else "http://" + req.proxy_host
             )
-        if url.userinfo and "authorization" not in headers:
-            headers = headers.copy()
-            headers["Authorization"] = _basic_auth(url.userinfo)
         head = build_request_head(method, url, headers, body, absolute_form=proxy is not None)
         target = proxy or url
         sock = self._connect(url, target.host, target.port, timeout)
@@ -563,12 +563,11 @@ class AdafruitTransport:
     ) -> Response:
         start = monotonic_ms()
         session = self._session(self._context(req, url))
-        headers = headers.copy()
-        if url.userinfo and "authorization" not in headers:
-            headers["Authorization"] = _basic_auth(url.userinfo)
+        sent = {}
         for name, value in headers.items():
-            _check_header(name, value)
-        headers.pop("connection")
+            name, value = _check_header(name, value)
+            if name.lower() != "connection":
+                sent[name] = header_bytes(value)  # adafruit would send str as UTF-8
         plain = url.origin + url.target  # no user info: adafruit cannot parse it
         during = "connecting"
         resp = None
@@ -578,7 +577,7 @@ class AdafruitTransport:
                 method,
                 plain,
                 data=body,
-                headers=dict(headers.items()),
+                headers=sent,
                 stream=True,
                 timeout=req.timeout,
                 allow_redirects=False,

@@ -43,6 +43,21 @@ MAX_HEADER_LINE = 8192 if CPYTHON else 2048
 MAX_HEADERS = 100
 USER_AGENT = "kcore-web/0.1"
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+#: The request headers that follow a redirect to another origin (scheme, host,
+#: port); every other header (Authorization, Cookie, Proxy-Authorization,
+#: X-Kcore-Auth, X-Api-Key, ...) is dropped. An allowlist, so a credential in a
+#: header kcore has never heard of cannot leak either.
+CROSS_ORIGIN_HEADERS = (
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-language",
+    "content-length",
+    "content-type",
+    "pragma",
+    "user-agent",
+)
 
 # ------------------------------------------------------------------ errors
 
@@ -114,6 +129,34 @@ def _error(cls: "type[Any]", what: str, url: "URL | None" = None) -> "Any":
 # -------------------------------------------------------------------- URLs
 
 _HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;="
+_SCHEME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+-."
+
+
+def mask_url(url: str) -> str:
+    """``url`` as an error message may show it, whether or not it parses:
+    anything that may be credentials (from the start of the authority, or of
+    the text, to the last ``@``) becomes ``***``, the query and fragment are
+    cut, control characters are escaped, and it is at most 120 characters.
+    Over-masks (an ``@`` in a path) rather than show a password."""
+    at = url.rfind("@")
+    if at >= 0:
+        start = url.find("//")
+        start = start + 2 if 0 <= start < at else 0
+        url = url[:start] + "***" + url[at:]
+    slashes = url.find("//")
+    for mark in "?#":
+        i = url.find(mark, slashes + 2 if slashes >= 0 else 0)
+        if i >= 0:
+            url = url[:i] + mark + "..."
+    out = []
+    for ch in url[:120]:
+        out.append(ch if 0x20 <= ord(ch) != 0x7F else "\\x%02x" % ord(ch))
+    return "".join(out) + ("..." if len(url) > 120 else "")
+
+
+def _bad_url(url: str, what: str) -> "Any":
+    """InvalidURL naming the masked URL and what is wrong with it."""
+    return _error(InvalidURL, "%s: %s" % (mask_url(url), what))
 
 
 class URL:
@@ -167,16 +210,21 @@ def parse_url(url: str) -> URL:
     if not isinstance(url, str):
         raise _error(InvalidURL, "URL must be a str, not %s" % type(url).__name__)
     url = url.strip()
+    # Every message below names the URL only through mask_url(): a password
+    # can be anywhere in a URL that does not parse.
     for ch in url:
         if ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise _error(InvalidURL, "URL contains a control character (CR/LF/NUL/...)")
+            raise _bad_url(url, "URL contains a control character (CR/LF/NUL/...)")
     sep = url.find("://")
     if sep <= 0:
-        raise _error(InvalidURL, "URL has no scheme: use http:// or https://")
+        raise _bad_url(url, "URL has no scheme: use http:// or https://")
     scheme = url[:sep].lower()
     if scheme not in ("http", "https"):
-        shown = scheme if len(scheme) <= 16 else scheme[:16] + "..."
-        raise _error(InvalidURL, "unsupported URL scheme '%s' (use http:// or https://)" % shown)
+        if len(scheme) <= 16 and not [c for c in scheme if c not in _SCHEME_CHARS]:
+            what = "unsupported URL scheme '%s'" % scheme
+        else:
+            what = "unsupported URL scheme"
+        raise _bad_url(url, what + " (use http:// or https://)")
     rest = url[sep + 3 :]
     cut = len(rest)
     for ch in "/?#":
@@ -197,16 +245,16 @@ def parse_url(url: str) -> URL:
     if netloc.startswith("["):
         end = netloc.find("]")
         if end < 0:
-            raise _error(InvalidURL, "URL has an unterminated IPv6 address")
+            raise _bad_url(url, "URL has an unterminated IPv6 address")
         host = netloc[1:end]
         after = netloc[end + 1 :]
         if after:
             if not after.startswith(":"):
-                raise _error(InvalidURL, "URL has junk after the IPv6 address")
+                raise _bad_url(url, "URL has junk after the IPv6 address")
             port_str = after[1:]
         for ch in host.lower():
             if ch not in "0123456789abcdef:.%":
-                raise _error(InvalidURL, "URL has an invalid IPv6 address")
+                raise _bad_url(url, "URL has an invalid IPv6 address")
     else:
         colon = netloc.rfind(":")
         if colon >= 0:
@@ -215,13 +263,13 @@ def parse_url(url: str) -> URL:
             host = netloc
         for ch in host.lower():
             if ch not in _HOST_CHARS:
-                raise _error(InvalidURL, "URL host contains an invalid character %r" % ch)
+                raise _bad_url(url, "URL host contains an invalid character")
     host = host.lower()
     if not host:
-        raise _error(InvalidURL, "URL has no host")
+        raise _bad_url(url, "URL has no host")
     if port_str:
         if not port_str.isdigit() or not 0 < int(port_str) < 65536:
-            raise _error(InvalidURL, "URL has an invalid port %r" % port_str[:8])
+            raise _bad_url(url, "URL has an invalid port (a number 1-65535)")
         port = int(port_str)
     else:
         port = 443 if scheme == "https" else 80
@@ -352,18 +400,38 @@ class Headers:
         return repr(dict(self.items()))
 
 
+_HEADER_NAME_PUNCTUATION = "!#$%&'*+-.^_`|~"
+
+
 def _check_header(name: object, value: object) -> "tuple[str, str]":
+    """``(name, value)`` as str, if every transport can send them: a name of
+    token characters, a value of Latin-1 characters without CR/LF/NUL (what
+    HTTP/1.1 and http.client allow). Else InvalidHeader, naming the header
+    (never its value, which may be a secret)."""
     name = str(name)
     value = str(value)
-    if not name or ":" in name:
-        raise _error(InvalidHeader, "invalid header name %r" % name[:40])
-    for ch in name + value:
-        if ch in "\r\n\x00":
-            raise _error(InvalidHeader, "header %r contains CR/LF/NUL" % name[:40])
+    shown = repr(name[:40])
+    if not name:
+        raise _error(InvalidHeader, "empty header name")
     for ch in name:
-        if ch in " \t":
-            raise _error(InvalidHeader, "invalid header name %r" % name[:40])
+        if not (ch.isalpha() or ch.isdigit() or ch in _HEADER_NAME_PUNCTUATION) or ord(ch) > 126:
+            raise _error(InvalidHeader, "invalid header name %s" % shown)
+    for ch in value:
+        if ch in "\r\n\x00":
+            raise _error(InvalidHeader, "header %s contains CR/LF/NUL" % shown)
+        if ord(ch) > 255:
+            raise _error(
+                InvalidHeader,
+                "header %s has a character HTTP cannot carry (values are Latin-1; "
+                "percent- or base64-encode others)" % shown,
+            )
     return name, value
+
+
+def header_bytes(text: str) -> bytes:
+    """A checked header line or value as bytes, Latin-1 as HTTP/1.1 sends
+    it (MicroPython's ``str.encode`` knows only UTF-8)."""
+    return bytes([ord(ch) for ch in text])
 
 
 def _charset(content_type: "str | None") -> "str | None":
@@ -497,7 +565,7 @@ def _safe_url_for_display(url: str) -> str:
     try:
         return parse_url(url).redacted()
     except Exception:
-        return "<invalid URL>"
+        return mask_url(url) if isinstance(url, str) else "<invalid URL>"
 
 
 class FakeResponse:
@@ -588,6 +656,16 @@ def _basic_auth(userinfo: str) -> str:
     return "Basic " + binascii.b2a_base64(raw).decode("ascii").strip()
 
 
+def _with_url_credentials(url: URL, headers: Headers) -> Headers:
+    """``headers`` plus Basic auth from the URL's user info, unless the
+    caller set an Authorization header (requests does the same)."""
+    if not url.userinfo or "authorization" in headers:
+        return headers
+    headers = headers.copy()
+    headers["Authorization"] = _basic_auth(url.userinfo)
+    return headers
+
+
 def _redirect_target(
     req: PreparedRequest,
     resp: Response,
@@ -607,20 +685,24 @@ def _redirect_target(
         method, body = "GET", None
     elif resp.status_code in (301, 302) and method == "POST":
         method, body = "GET", None  # what browsers and requests do
-    headers = headers.copy()
+    if new_url.origin != url.origin:  # credentials never go to another origin
+        kept = [(k, v) for k, v in headers.items() if k.lower() in CROSS_ORIGIN_HEADERS]
+        headers = Headers(kept)
+    else:
+        headers = headers.copy()
     if body is None:
         headers.pop("content-type")
         headers.pop("content-length")
-    if new_url.origin != url.origin:  # never forward credentials to another host
-        headers.pop("authorization")
-        headers.pop("cookie")
-    return method, body, headers, new_url
+    return method, body, _with_url_credentials(new_url, headers), new_url
 
 
 def follow_redirects(req: PreparedRequest, send_once: "SendOnce") -> Response:
     """Run ``send_once(method, URL, headers, body)`` through at most
-    ``req.max_redirects`` redirects; the shared loop of the board transports."""
-    method, body, headers, url = req.method, req.body, req.headers, req.parsed
+    ``req.max_redirects`` redirects: the one redirect policy of every
+    transport (a request to another origin keeps only
+    :data:`CROSS_ORIGIN_HEADERS`)."""
+    method, body, url = req.method, req.body, req.parsed
+    headers = _with_url_credentials(url, req.headers)
     history = []  # type: list
     while True:
         resp = send_once(method, url, headers, body)
