@@ -166,27 +166,25 @@ def _start(server):
     return t
 
 
-@pytest.fixture(scope="module")
-def http_server():
-    srv = Server()
+def _serving(srv):
+    """Run ``srv`` for a fixture; stop it when the fixture ends."""
     t = _start(srv)
     yield srv
     srv.release.set()
     srv.shutdown()
     srv.server_close()
     t.join(5)
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    yield from _serving(Server())
 
 
 @pytest.fixture(scope="module")
 def other_server():
     """A second server: another origin (same host, another port)."""
-    srv = Server()
-    t = _start(srv)
-    yield srv
-    srv.release.set()
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    yield from _serving(Server())
 
 
 @pytest.fixture(scope="module")
@@ -199,13 +197,8 @@ def tls(tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
     cafile = str(d / "ca.pem")
     ca.cert_pem.write_to_path(cafile)
-    srv = Server(tls_context=ctx)
-    t = _start(srv)
-    yield srv, cafile
-    srv.release.set()
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    for srv in _serving(Server(tls_context=ctx)):
+        yield srv, cafile
 
 
 @pytest.fixture
