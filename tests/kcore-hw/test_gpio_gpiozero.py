@@ -153,9 +153,10 @@ def test_no_pin_library_is_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(Device, "pin_factory", None)
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
-    with pytest.warns(Warning), pytest.raises(gpio.BackendError) as e:
+    with pytest.warns(Warning), pytest.raises(gpio.HardwareNotFound) as e:
         gpio.KLed(5, backend="gpiozero")
     assert "simulation" in str(e.value) and isinstance(e.value, RuntimeError)
+    assert isinstance(e.value, gpio.BackendError)
 
 
 def test_simulate_press_refused_on_gpiozero(mock_factory):

@@ -26,6 +26,13 @@ BackendError = error_class(
     "The back end cannot run here (e.g. not a Pi), or a pin cannot do what was asked.",
     module="kcore.gpio",
 )
+HardwareNotFound = error_class(
+    "HardwareNotFound",
+    RuntimeError,
+    BackendError,
+    "No GPIO hardware here: gpiozero found no pin library (this is not a Raspberry Pi).",
+    module="kcore.gpio",
+)
 PinInUse = error_class(
     "PinInUse", ValueError, GpioError, "Another device holds that pin.", module="kcore.gpio"
 )

@@ -10,7 +10,7 @@ device's ``device``.
 from typing import Any, Callable, Optional
 
 from kcore._hw import BackendUnavailable
-from kcore.gpio._base import BackendError, PinInUse
+from kcore.gpio._base import BackendError, HardwareNotFound, PinInUse
 
 
 def _import_gpiozero() -> Any:
@@ -96,7 +96,7 @@ class GpiozeroBackend:
                 "needs pin_class=MockPWMPin (kcore.gpio.mock_factory() has it)" % (pin, e)
             ) from None
         except gz.BadPinFactory as e:
-            raise BackendError(
+            raise HardwareNotFound(
                 "gpiozero found no pin library it can use (is this a Raspberry Pi?): %s; "
                 "use kcore.gpio.init(simulation=True) elsewhere" % (e,)
             ) from None
