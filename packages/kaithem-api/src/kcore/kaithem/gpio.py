@@ -460,6 +460,20 @@ _DigitalOutput = DigitalOutput
 _PWMOutput = PWMOutput
 
 
+def _bound(cls: Any, kaithem: Any) -> Any:
+    """``cls`` with ``kaithem=`` defaulting to one instance (what ``kaithem.gpio.X`` is)."""
+
+    class Bound(cls):
+        __doc__ = cls.__doc__
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("kaithem", kaithem)
+            super().__init__(*args, **kwargs)
+
+    Bound.__name__ = Bound.__qualname__ = cls.__name__
+    return Bound
+
+
 class Namespace:
     """``kaithem.gpio`` bound to one Kaithem instance: its pins and its mock pins."""
 
@@ -471,38 +485,9 @@ class Namespace:
         self._pins: dict[str, _GpioPin] = {}
         self._mock_factory: Any = None
         self.no_real_gpio = False  # True once gpiozero found no pin library
-        k = kaithem
-
-        class BoundDigitalInput(_DigitalInput):
-            __doc__ = _DigitalInput.__doc__
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("kaithem", k)
-                super().__init__(*args, **kwargs)
-
-        class BoundDigitalOutput(_DigitalOutput):
-            __doc__ = _DigitalOutput.__doc__
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("kaithem", k)
-                super().__init__(*args, **kwargs)
-
-        class BoundPWMOutput(_PWMOutput):
-            __doc__ = _PWMOutput.__doc__
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("kaithem", k)
-                super().__init__(*args, **kwargs)
-
-        for cls, name in (
-            (BoundDigitalInput, "DigitalInput"),
-            (BoundDigitalOutput, "DigitalOutput"),
-            (BoundPWMOutput, "PWMOutput"),
-        ):
-            cls.__name__ = cls.__qualname__ = name
-        self.DigitalInput = BoundDigitalInput
-        self.DigitalOutput = BoundDigitalOutput
-        self.PWMOutput = BoundPWMOutput
+        self.DigitalInput = _bound(_DigitalInput, kaithem)
+        self.DigitalOutput = _bound(_DigitalOutput, kaithem)
+        self.PWMOutput = _bound(_PWMOutput, kaithem)
 
     def mock_factory(self) -> Any:
         """This instance's gpiozero ``MockFactory`` (PWM-capable pins), made on first use."""

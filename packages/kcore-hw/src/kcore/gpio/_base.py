@@ -87,7 +87,7 @@ def _shares_pins(a: object, b: object) -> bool:
 def _holder_of(backend: object, pin: object) -> "Optional[_Device]":
     for d in _DEVICES:
         if not d.closed and pin in d._pin_numbers() and _shares_pins(backend, d.backend):
-            return d  # type: ignore[no-any-return]
+            return d
     return None
 
 
