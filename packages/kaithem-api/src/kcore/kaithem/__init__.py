@@ -44,6 +44,7 @@ NAMESPACES = {
     "resource": "resource",
     "devices": "devices",
     "users": "users",
+    "gpio": "gpio",
 }
 
 
