@@ -1,0 +1,208 @@
+"""Fixtures for kcore-hub: hubs in this process, hubs as real processes, a real
+mosquitto broker. Everything runs on 127.0.0.1 with free ports and temporary
+directories, and is stopped in teardown."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import textwrap
+
+import ktest
+import pytest
+import requests
+
+MOSQUITTO = shutil.which("mosquitto", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+MINIMAL = """
+hardware: {gpio: simulation}
+"""
+
+
+def write(path, text, mode=None):
+    path.write_text(textwrap.dedent(text))
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
+class Api:
+    """A small client for one hub: ``get``/``put`` with or without the token."""
+
+    def __init__(self, base, token=None):
+        self.base = base.rstrip("/")
+        self.token = token
+        self.session = requests.Session()
+
+    def _headers(self, auth):
+        if auth and self.token:
+            return {"Authorization": "Bearer " + self.token}
+        return {}
+
+    def get(self, path, auth=True, **kw):
+        return self.session.get(self.base + path, headers=self._headers(auth), timeout=10, **kw)
+
+    def put_tag(self, name, value, auth=True):
+        return self.session.put(
+            self.base + "/api/tags" + name,
+            data=json.dumps({"value": value}),
+            headers={"Content-Type": "application/json", **self._headers(auth)},
+            timeout=10,
+        )
+
+    def post(self, path, data, auth=True):
+        return self.session.post(
+            self.base + path,
+            data=json.dumps(data),
+            headers={"Content-Type": "application/json", **self._headers(auth)},
+            timeout=10,
+        )
+
+    def tag(self, name):
+        r = self.get("/api/tags" + name)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture
+def client():
+    """The Api class: ``client(base_url, token)``."""
+    return Api
+
+
+@pytest.fixture
+def make_hub(tmp_path):
+    """``make_hub(config_text, **hub_kwargs)`` -> a started in-process Hub with
+    ``hub.api`` (token holder) and ``hub.guest`` clients."""
+    from kcore.hub import Hub, parse_config
+
+    hubs = []
+
+    def make(config=MINIMAL, name="hub", **kwargs):
+        d = tmp_path / name
+        d.mkdir(exist_ok=True)
+        cfg_path = d / "hub.yaml"
+        write(cfg_path, config)
+        cfg = parse_config(cfg_path.read_text(), str(cfg_path))
+        kwargs.setdefault("api_token_file", str(d / "token"))
+        lines = []
+        hub = Hub(cfg, str(d / "data"), out=lines.append, **kwargs)
+        hubs.append(hub)
+        hub.start(port=0)
+        hub.lines = lines
+        hub.api = Api(hub.url, hub.api_token)
+        hub.guest = Api(hub.url)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.stop()
+
+
+class HubProcess(ktest.ServerProcess):
+    """A hub run by its console entry point (``python -m kcore.hub``)."""
+
+    def __init__(self, tmp_path, config, name="hub", extra=()):
+        d = tmp_path / name
+        d.mkdir(exist_ok=True)
+        self.dir = d
+        self.config_path = write(d / "hub.yaml", config)
+        self.data = d / "data"
+        self.token_file = d / "token"
+        self.port = ktest.free_port()
+        argv = [
+            sys.executable, "-m", "kcore.hub", "--config", str(self.config_path),
+            "--data", str(self.data), "--port", str(self.port),
+            "--api-token-file", str(self.token_file), *extra,
+        ]  # fmt: skip
+        super().__init__(
+            argv,
+            ready=lambda: ktest.port_open(self.port),
+            timeout=60,
+            log_path=str(d / "hub.log"),
+        )
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        super().start()
+        self.api = Api(self.url, self.token_file.read_text().strip())
+        return self
+
+    def log(self):
+        return (self.dir / "hub.log").read_text(errors="replace")
+
+    def terminate(self, timeout=30):
+        """SIGTERM and the exit status (the hub's clean stop)."""
+        return self.stop(signal.SIGTERM, timeout)
+
+
+@pytest.fixture
+def hub_process(tmp_path):
+    procs = []
+
+    def make(config=MINIMAL, name="hub", extra=()):
+        p = HubProcess(tmp_path, config, name, extra)
+        procs.append(p)
+        return p.start()
+
+    yield make
+    for p in procs:
+        p.stop(signal.SIGKILL)
+
+
+class Mosquitto(ktest.ServerProcess):
+    """A real mosquitto on loopback; retained messages persist across restarts."""
+
+    def __init__(self, directory, port=None, extra_conf=""):
+        if MOSQUITTO is None:
+            pytest.skip("mosquitto is not installed (Debian: apt-get install -y mosquitto)")
+        self.dir = directory
+        self.dir.mkdir(exist_ok=True)
+        self.port = port or ktest.free_port()
+        store = self.dir / "store"
+        store.mkdir(exist_ok=True)
+        conf = self.dir / "mosquitto.conf"
+        conf.write_text(
+            "listener %d 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            "persistence_location %s/\n"
+            "autosave_interval 1\n"
+            "autosave_on_changes true\n"
+            "log_dest stdout\n"
+            "log_type error\nlog_type warning\nlog_type notice\n"
+            "%s" % (self.port, store, extra_conf)
+        )
+        super().__init__(
+            [MOSQUITTO, "-c", str(conf)],
+            ready=lambda: ktest.port_open(self.port),
+            timeout=20,
+            log_path=str(self.dir / "mosquitto.log"),
+        )
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    broker = Mosquitto(tmp_path / "broker").start()
+    yield broker
+    broker.stop()
+
+
+def mqtt_config(port, hub_id, tags='["*"]', topics="[]", extra=""):
+    return """
+    hub_id: %s
+    hardware: {gpio: simulation}
+    tags:
+      /shared/level: {default: 0, unit: percent, public: true}
+      /shared/note: {default: "", public: true}
+    mqtt: {host: 127.0.0.1, port: %d, prefix: test, tags: %s, topics: %s,
+           keepalive: 5, reconnect_max: 1%s}
+    """ % (hub_id, port, tags, topics, extra)
+
+
+def url_in(text):
+    m = re.search(r"serving (http://\S+/)", text)
+    return m.group(1) if m else None
