@@ -120,11 +120,14 @@ class HubProcess(ktest.ServerProcess):
         ]  # fmt: skip
         super().__init__(
             argv,
-            ready=lambda: ktest.port_open(self.port),
+            ready=self._ready,
             timeout=60,
             log_path=str(d / "hub.log"),
         )
         self.url = "http://127.0.0.1:%d" % self.port
+
+    def _ready(self):
+        return "serving http://" in self.log() and ktest.port_open(self.port)
 
     def start(self):
         super().start()
