@@ -127,9 +127,11 @@ class HubProcess(ktest.ServerProcess):
         self.url = "http://127.0.0.1:%d" % self.port
 
     def _ready(self):
-        return "serving http://" in self.log() and ktest.port_open(self.port)
+        return "serving http://" in self.log()[self._offset :] and ktest.port_open(self.port)
 
     def start(self):
+        log = self.dir / "hub.log"
+        self._offset = len(log.read_text(errors="replace")) if log.exists() else 0
         super().start()
         self.api = Api(self.url, self.token_file.read_text().strip())
         return self
