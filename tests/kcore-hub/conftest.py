@@ -11,6 +11,7 @@ import shutil
 import signal
 import sys
 import textwrap
+import threading
 
 import ktest
 import pytest
@@ -190,13 +191,87 @@ class Mosquitto(ktest.ServerProcess):
 
 
 @pytest.fixture
-def mosquitto(tmp_path):
-    broker = Mosquitto(tmp_path / "broker").start()
-    yield broker
-    broker.stop()
+def make_broker(tmp_path):
+    """``make_broker(name="broker", port=None, extra_conf="")`` -> a started broker;
+    the same name again reuses its directory (and retained store)."""
+    brokers = []
+
+    def make(name="broker", port=None, extra_conf=""):
+        broker = Mosquitto(tmp_path / name, port, extra_conf).start()
+        brokers.append(broker)
+        return broker
+
+    yield make
+    for broker in brokers:
+        broker.stop()
 
 
-def mqtt_config(port, hub_id, tags='["*"]', topics="[]", extra=""):
+@pytest.fixture
+def mosquitto(make_broker):
+    return make_broker()
+
+
+class Listener:
+    """A plain paho client recording every message under ``topic``."""
+
+    def __init__(self, port, topic="test/#", tls=None):
+        import paho.mqtt.client as paho
+
+        self.messages = []
+        self.lock = threading.Lock()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="")
+        if tls:
+            self.client.tls_set(**tls)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, 1)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, msg):
+        try:
+            payload = json.loads(msg.payload) if msg.payload else None
+        except ValueError:
+            payload = msg.payload
+        with self.lock:
+            self.messages.append((msg.topic, payload, msg.retain))
+
+    def on(self, topic):
+        with self.lock:
+            return [(p, r) for t, p, r in self.messages if t == topic]
+
+    def last(self, topic):
+        got = self.on(topic)
+        return got[-1][0] if got else None
+
+    def publish(self, topic, data, retain=False):
+        self.client.publish(topic, json.dumps(data), qos=1, retain=retain).wait_for_publish(5)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def make_listener():
+    made = []
+
+    def make(port, topic="test/#", tls=None):
+        lst = Listener(port, topic, tls)
+        made.append(lst)
+        return lst
+
+    yield make
+    for lst in made:
+        lst.close()
+
+
+@pytest.fixture
+def mqtt_config():
+    """``mqtt_config(port, hub_id, ...)`` -> config text for a bridged test hub."""
+    return _mqtt_config
+
+
+def _mqtt_config(port, hub_id, tags='["*"]', topics="[]", extra="", more=""):
     return """
     hub_id: %s
     hardware: {gpio: simulation}
@@ -205,7 +280,8 @@ def mqtt_config(port, hub_id, tags='["*"]', topics="[]", extra=""):
       /shared/note: {default: "", public: true}
     mqtt: {host: 127.0.0.1, port: %d, prefix: test, tags: %s, topics: %s,
            keepalive: 5, reconnect_max: 1%s}
-    """ % (hub_id, port, tags, topics, extra)
+    %s
+    """ % (hub_id, port, tags, topics, extra, more)
 
 
 def url_in(text):

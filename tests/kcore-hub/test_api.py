@@ -37,7 +37,13 @@ def test_list_and_get_follow_read_permissions(hub):
     full = hub.api.get("/api/tags")
     assert {"/pub/temp", "/priv/code", "/obj/list"} <= set(names(full))
     t = hub.guest.get("/api/tags/pub/temp", auth=False).json()
-    assert t == {"name": "/pub/temp", "value": 20.5, "unit": "degC", "timestamp": None, "type": "number"}
+    assert t == {
+        "name": "/pub/temp",
+        "value": 20.5,
+        "unit": "degC",
+        "timestamp": None,
+        "type": "number",
+    }
     r = hub.guest.get("/api/tags/priv/code", auth=False)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
     assert hub.api.tag("/priv/code")["value"] == 1234
@@ -162,7 +168,10 @@ def test_machines_alerts_sun_scripts_devices(make_hub):
         """
     )
     assert hub.guest.get("/api/machines", auth=False).json()["door"]["state"] == "closed"
-    assert hub.guest.post("/api/machines/door/events", {"event": "open"}, auth=False).status_code == 401
+    assert (
+        hub.guest.post("/api/machines/door/events", {"event": "open"}, auth=False).status_code
+        == 401
+    )
     assert hub.api.post("/api/machines/door/events", {"event": "open"}).json() == {"state": "open"}
     assert hub.api.post("/api/machines/nope/events", {"event": "x"}).status_code == 404
     hub.api.put_tag("/t", 11)

@@ -65,7 +65,12 @@ def test_every_tag_field_is_optional_and_types_are_inferred():
         ("mqtt: {host: h, port: 70000}\n", 1, "mqtt.port", "between 1 and 65535"),
         ("location: {lat: 95, lon: 0}\n", 1, "location.lat", "between -90 and 90"),
         ("hardware:\n  gpio: magic\n", 2, "hardware.gpio", "auto, simulation"),
-        ("alerts:\n  hot: {tag: /t, priority: loud, above: 1}\n", 2, "alerts.hot.priority", "loud"),
+        (
+            "alerts:\n  hot: {tag: /t, priority: loud, above: 1}\n",
+            2,
+            "alerts.hot.priority",
+            "loud",
+        ),
         ("alerts:\n  hot: {tag: /t}\n", 2, "alerts.hot", "above"),
         (
             "state_machines:\n  m:\n    states: [a, b]\n    rules:\n      - {from: a, event: e, to: c}\n",
@@ -98,7 +103,11 @@ def test_yaml_problems_name_the_line():
 def test_alias_bombs_are_refused():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for i in range(1, 7):
-        bomb += "l%d: &l%d [%s]\n" % (i, i, ", ".join(["*" + ("a" if i == 1 else "l%d" % (i - 1))] * 10))
+        bomb += "l%d: &l%d [%s]\n" % (
+            i,
+            i,
+            ", ".join(["*" + ("a" if i == 1 else "l%d" % (i - 1))] * 10),
+        )
     assert "too large" in error_of(bomb)
 
 

@@ -121,7 +121,9 @@ def test_alert_trips_and_clears_with_its_tag(make_hub):
 
 
 def test_state_survives_a_restart(make_hub):
-    config = DEVICES.replace("tags:\n", "tags:\n  /kept: {default: 1}\n  /fleeting: {default: 1, persist: false}\n")
+    config = DEVICES.replace(
+        "tags:\n", "tags:\n  /kept: {default: 1}\n  /fleeting: {default: 1, persist: false}\n"
+    )
     hub = make_hub(config, name="restart")
     hub.api.put_tag("/kept", 42)
     hub.api.put_tag("/fleeting", 42)
@@ -129,7 +131,11 @@ def test_state_survives_a_restart(make_hub):
     stamp = hub.api.tag("/kept")["timestamp"]
     hub.stop()
     again = make_hub(config, name="restart")
-    assert again.api.tag("/kept") == {**hub.table.describe("/kept"), "value": 42.0, "timestamp": stamp}
+    assert again.api.tag("/kept") == {
+        **hub.table.describe("/kept"),
+        "value": 42.0,
+        "timestamp": stamp,
+    }
     assert again.api.tag("/fleeting")["value"] == 1
     assert again.api.tag("/states/lamp")["value"] == "lit"
 

@@ -107,7 +107,10 @@ def test_a_failing_script_is_reported_and_the_hub_keeps_running(make_hub, tmp_pa
     assert info["good.py"]["status"] == "loaded" and hub.kaithem.globals.good
     assert info["bad.py"]["status"] == "error"
     assert info["bad.py"]["error"] == "ZeroDivisionError: division by zero (bad.py, line 3)"
-    assert info["broken.py"]["status"] == "error" and "broken.py, line 1" in info["broken.py"]["error"]
+    assert (
+        info["broken.py"]["status"] == "error"
+        and "broken.py, line 1" in info["broken.py"]["error"]
+    )
     assert info["gone.py"]["status"] == "missing"
     assert hub.kaithem.tags["/s/level"].subscriber_count == 1  # the hub's own; bad.py's released
     errors = [m for _, t, m in hub.kaithem.message.history("/system/errors/scripts")]
