@@ -4,6 +4,7 @@ directories, and is stopped in teardown."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -172,6 +173,9 @@ class Mosquitto(ktest.ServerProcess):
         store.mkdir(exist_ok=True)
         conf = self.dir / "mosquitto.conf"
         conf.write_text(
+            "per_listener_settings true\n"
+            # as root mosquitto drops to user `mosquitto`, which cannot write our store
+            "user %s\n"
             "listener %d 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
@@ -180,7 +184,7 @@ class Mosquitto(ktest.ServerProcess):
             "autosave_on_changes true\n"
             "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
-            "%s" % (self.port, store, extra_conf)
+            "%s" % (getpass.getuser(), self.port, store, extra_conf)
         )
         super().__init__(
             [MOSQUITTO, "-c", str(conf)],

@@ -7,6 +7,7 @@ import time
 
 import ktest
 import pytest
+
 from kcore.webserver import Request
 
 CONFIG = """
@@ -225,7 +226,7 @@ def test_secret_files_readable_by_others_are_refused(make_hub, tmp_path):
     tok = tmp_path / "shared-token"
     tok.write_text("a" * 40)
     tok.chmod(0o644)
-    with pytest.raises(HubError, match="readable by other users.*chmod 600"):
+    with pytest.raises(HubError, match=r"readable by other users.*chmod 600"):
         make_hub(CONFIG, name="leaky", api_token_file=str(tok))
     fresh = tmp_path / "new" / "token"
     hub = make_hub(CONFIG, name="fresh", api_token_file=str(fresh))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from kcore.hub.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
 
 
@@ -73,7 +74,8 @@ def test_every_tag_field_is_optional_and_types_are_inferred():
         ),
         ("alerts:\n  hot: {tag: /t}\n", 2, "alerts.hot", "above"),
         (
-            "state_machines:\n  m:\n    states: [a, b]\n    rules:\n      - {from: a, event: e, to: c}\n",
+            "state_machines:\n  m:\n    states: [a, b]\n"
+            "    rules:\n      - {from: a, event: e, to: c}\n",
             5,
             "state_machines.m.rules.0.to",
             "unknown state 'c'",
@@ -120,7 +122,7 @@ def test_paths_resolve_against_the_config_folder(tmp_path):
 
 
 def test_unreadable_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="nope.yaml: cannot read"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read"):
         load_config(str(tmp_path / "nope.yaml"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ktest
 import pytest
+
 from kcore.hub import Hub, load_config
 from kcore.hub.devices import parse_colors
 

@@ -239,8 +239,13 @@ class MqttBridge:
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
-        if not self._stopping:
+        if self._stopping:
+            return
+        if self.connected:
             self._set_state(False, "disconnected (%s), reconnecting" % reason)
+        elif not self.state.startswith(("the broker refused", "cannot reach")):
+            # closed before a CONNACK: e.g. TLS refused our certificate
+            self._set_state(False, "the broker closed the connection (%s), retrying" % reason)
 
     def _on_subscribe(
         self, client: Any, userdata: Any, mid: Any, reasons: Any, props: Any
@@ -294,12 +299,16 @@ class MqttBridge:
         varz.bump("hub-mqtt-published")
 
     def _reconcile(self) -> None:
-        """Publish every bridged tag whose local value is newer than the broker's."""
+        """Publish every bridged tag whose value was made here and is newer than
+        the broker's (or missing there)."""
         if not self.connected:
             return
         for name in self.table.names():
             if not self._bridged(name):
                 continue
+            origin = self.table.origins.get(name)
+            if origin is not None and origin.kind == "mqtt":
+                continue  # its origin hub restores it, not us
             wall = self.table.wall.get(name, 0.0)
             with self._lock:
                 seen = self._seen.get(name, -1.0)
