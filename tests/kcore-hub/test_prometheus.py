@@ -4,14 +4,24 @@ example configures it) and its query API returns a tag value from each."""
 from __future__ import annotations
 
 import json
+import pathlib
+import re
 import shutil
 import urllib.parse
 import urllib.request
 
 import ktest
 import pytest
+import yaml
 
 PROMETHEUS = shutil.which("prometheus")
+README = pathlib.Path(__file__).resolve().parents[2] / "packages" / "kcore-hub" / "README.md"
+
+
+def readme_example():
+    section = README.read_text().split("## Across machines: Prometheus", 1)[1]
+    return re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+
 
 CONFIG = """
 hardware: {gpio: simulation}
@@ -46,17 +56,15 @@ def test_prometheus_scrapes_tags_of_two_hubs(hub_process, tmp_path):
         assert hub.api.put_tag("/greenhouse/temp", 20.5 + i).status_code == 200
         hubs.append(hub)
     prom_port = ktest.free_port()
+    # The README's example, pointed at these two hubs and made quick.
+    example = yaml.safe_load(readme_example())
+    job = example["scrape_configs"][0]
+    job.update(scrape_interval="1s", scrape_timeout="1s")
+    job["authorization"]["credentials_file"] = str(token)
+    job["static_configs"][0]["targets"] = ["127.0.0.1:%d" % h.port for h in hubs]
+    example["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
     conf = tmp_path / "prometheus.yml"
-    conf.write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n"
-        "  - job_name: kcore-hub\n"
-        "    scrape_interval: 1s\n"
-        "    scrape_timeout: 1s\n"
-        "    authorization: {credentials_file: %s}\n"
-        "    static_configs:\n"
-        "      - targets: [%s]\n" % (token, ", ".join("'127.0.0.1:%d'" % h.port for h in hubs))
-    )
+    conf.write_text(yaml.safe_dump(example))
     (tmp_path / "tsdb").mkdir()
     prom = ktest.ServerProcess(
         [
