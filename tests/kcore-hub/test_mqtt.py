@@ -42,14 +42,16 @@ def test_tags_cross_between_two_hub_processes(mosquitto, hub_process, listener, 
     assert took[len(took) // 2] < 0.2, took  # the median write shows on the other hub in 200 ms
     b.api.put_tag("/shared/note", "from b")
     wait_value(a.api, "/shared/note", "from b")
+    ktest.wait_for(lambda: listener.on("test/tags/shared/note"), 5, what="the note on MQTT")
     payload, _retained = listener.on("test/tags/shared/note")[-1]
     assert payload["value"] == "from b" and payload["origin"] == "hub-b"
     assert payload["timestamp"] == pytest.approx(time.time(), abs=10)
     # Loop prevention: each write was published once, by its writer only. A marker
     # written on b afterwards arrives after any echo b could have sent of a's values.
     b.api.put_tag("/shared/level", 99)
-    ktest.wait_for(lambda: listener.on("test/tags/shared/level")[-1:] and
-                   listener.on("test/tags/shared/level")[-1][0]["value"] == 99, 5)  # fmt: skip
+    ktest.wait_for(
+        lambda: (listener.last("test/tags/shared/level") or {}).get("value") == 99, 5, what="99"
+    )
     origins = [p["origin"] for p, _ in listener.on("test/tags/shared/level")]
     assert origins == ["hub-a"] * 10 + ["hub-b"], origins
     # a's system tags are its own: "*" does not bridge /system/...
@@ -93,14 +95,16 @@ def test_will_on_crash_and_offline_notice_on_sigterm(
     assert listener.on("test/hubs/crashy/status")[-1][0]["state"] == "online"
     crash.stop(signal.SIGKILL)
     ktest.wait_for(
-        lambda: listener.on("test/hubs/crashy/status")[-1][0]["state"] == "offline",
+        lambda: (listener.last("test/hubs/crashy/status") or {}).get("state") == "offline",
         15,
         what="will",
     )
     assert listener.on("test/hubs/crashy/status")[-1][0]["reason"] == "connection lost"
     assert clean.terminate() == 0
     ktest.wait_for(
-        lambda: listener.on("test/hubs/tidy/status")[-1][0]["state"] == "offline", 5, what="bye"
+        lambda: (listener.last("test/hubs/tidy/status") or {}).get("state") == "offline",
+        5,
+        what="bye",
     )
     assert listener.on("test/hubs/tidy/status")[-1][0]["reason"] == "shutdown"
 
