@@ -242,3 +242,22 @@ def test_a_second_hub_on_the_same_data_directory_refuses(make_hub, tmp_path):
     with pytest.raises(DataDirInUse, match="in use by another kcore-hub"):
         other.start(port=0)
     assert ktest.port_open(first.server.port)
+
+
+def test_configured_users_and_groups(make_hub, tmp_path):
+    pw = tmp_path / "bob.pw"
+    pw.write_text("bobs password\n")
+    pw.chmod(0o600)
+    config = CONFIG + (
+        "groups:\n  operators: [/hub/tags.read, /hub/tags.write]\n"
+        "users:\n  bob: {password_file: %s, groups: [operators]}\n" % pw
+    )
+    hub = make_hub(config, name="people")
+    users = hub.kaithem.users
+    assert users.authenticate("bob", "bobs password") == "bob"
+    assert users.check_permission("bob", "/hub/tags.write") is True
+    assert users.check_permission("bob", "/settings.edit") is False
+    hub.stop()
+    pw.write_text("a new one\n")
+    again = make_hub(config, name="people")
+    assert again.kaithem.users.authenticate("bob", "a new one") == "bob"

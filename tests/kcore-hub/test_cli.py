@@ -78,3 +78,19 @@ def test_port_in_use_is_a_clear_error(hub_process, tmp_path):
     r = run_cli("--data", str(tmp_path / "other"), "--port", str(first.port))
     assert r.returncode == 1
     assert "cannot listen on 127.0.0.1:%d" % first.port in r.stderr
+
+
+def test_missing_hardware_is_a_clear_error(tmp_path):
+    import os
+
+    config = tmp_path / "hub.yaml"
+    config.write_text("hardware: {gpio: auto, button: 17}\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "kcore.hub", "--config", str(config), "--data", str(tmp_path / "d"),
+         "--port", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "KCORE_GPIO_BACKEND": "gpiozero"},  # "a Pi", but with no pins
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert "kcore-hub: error: hardware: cannot use the button on GPIO 17" in r.stderr
+    assert "hardware.gpio: simulation" in r.stderr

@@ -82,6 +82,7 @@ def test_every_tag_field_is_optional_and_types_are_inferred():
         ),
         ("widgets:\n  - {type: meter}\n", 2, "widgets.0.tag", "needs a tag"),
         ("widgets:\n  - {type: dial, tag: /x}\n", 2, "widgets.0.type", "must be one of"),
+        ("widgets:\n  - {type: state, machine: m}\n", 2, "widgets.0.machine", "unknown state"),
         ("tags:\n  =1+1: {}\n", 2, "tags.=1+1", "expression tags"),
         ("users:\n  bob: {groups: [ghosts]}\n", 2, "users.bob.groups.0", "unknown group"),
         ("hub_id: 'a/b'\n", 1, "hub_id", "letters, digits"),

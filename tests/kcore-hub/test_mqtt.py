@@ -204,3 +204,16 @@ def test_tls_with_client_certificates_and_a_password(make_broker, make_hub, make
     )
     ktest.wait_for(lambda: "retrying" in nocert.api.get("/healthz").text, 10, what="no cert")
     assert nocert.api.get("/healthz").status_code == 503
+
+
+def test_glob_patterns():
+    from kcore.hub.mqtt import GlobSet
+
+    every = GlobSet(["*"])
+    assert every("/demo/temp") and every("demo") and not every("/system/mqtt/state")
+    assert GlobSet(["system/gpio/*"])("/system/gpio/27")
+    home = GlobSet(["/home/*", "ho?se/a"])
+    assert home("/home/x/y") and home("/house/a") and not home("/garden/home")
+    assert GlobSet(["home/*", "home/kitchen/*", "x"]).bus_patterns() == ["/x/#", "/home/#"]
+    assert GlobSet(["ho*", "home/a"]).bus_patterns() == ["/#"]
+    assert not GlobSet([])

@@ -341,6 +341,11 @@ class _Validator:
             raise self.fail(("scripts",), "a script is listed twice")
         if top.get("mqtt") is not None:
             cfg.mqtt = self.mqtt(top["mqtt"])
+        for i, w in enumerate(cfg.widgets):
+            if w["type"] == "state" and w["machine"] not in cfg.machines:
+                raise self.fail(
+                    ("widgets", i, "machine"), "unknown state machine %r" % w["machine"]
+                )
         return cfg
 
     def location(self, value: Any) -> LocationSpec:

@@ -76,13 +76,27 @@ class HubDevices:
         if spec.button is None and spec.led is None and spec.neopixels is None:
             return
         from kcore import gpio
+        from kcore.hub.datadir import HubError
 
-        if spec.button is not None or spec.led is not None:
-            self.backend = gpio.make_backend("simulation" if spec.gpio == "simulation" else None)
+        steps = []
         if spec.button is not None:
-            self._start_button(spec.button)
+            steps.append(("the button on GPIO %d" % spec.button, self._start_button, spec.button))
         if spec.led is not None:
-            self._start_led(spec.led)
+            steps.append(("the LED on GPIO %d" % spec.led, self._start_led, spec.led))
+        what_now = "GPIO"
+        try:
+            if steps:
+                self.backend = gpio.make_backend(
+                    "simulation" if spec.gpio == "simulation" else None
+                )
+            for what, start, pin in steps:
+                what_now = what
+                start(pin)
+        except Exception as e:  # noqa: BLE001 - any driver error becomes one clear message
+            raise HubError(
+                "hardware: cannot use %s: %s (hardware.gpio: simulation simulates it)"
+                % (what_now, e)
+            ) from None
         if spec.neopixels is not None:
             self._start_strip(spec.neopixels.count, spec.neopixels.backend)
 

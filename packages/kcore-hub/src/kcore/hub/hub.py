@@ -27,7 +27,7 @@ from kcore.hub.tagtable import Origin, TagTable
 
 ADMIN = "admin"
 ADMINS = "admins"
-SAVE_INTERVAL = 5.0  # seconds between saves of changed state
+SAVE_INTERVAL = 30.0  # seconds between saves of changed state (SD cards wear out)
 SUN_INTERVAL = 60.0
 SUN_TAG = "/system/sun/is_day"
 

@@ -74,7 +74,8 @@ class GlobSet:
         for p in self.patterns:
             cut = min([i for i in (p.find(c) for c in "*?[") if i >= 0] or [len(p)])
             base = p[:cut]
-            base = base[: base.rfind("/")] if "/" in base and cut < len(p) else base
+            if cut < len(p):  # a wildcard: subscribe from the last whole level before it
+                base = base[: base.rfind("/")] if "/" in base else ""
             bases.append("/" + base if base else "")
         bases.sort(key=len)
         out: List[str] = []

@@ -45,7 +45,7 @@ def status_page(hub: Any) -> Callable[[Request], Response]:
         problem = hub.health()
         parts.append(H.wrap("status: " + ("ok" if problem is None else problem), "p"))
         parts += _tags(hub, caller, can_read)
-        parts += _alerts(hub)
+        parts += _alerts(hub, caller)
         parts += _machines(hub, caller)
         parts += _sun(hub)
         parts += _scripts(hub, trusted)
@@ -79,9 +79,11 @@ def _tags(hub: Any, caller: Any, can_read: Callable[..., bool]) -> List[Any]:
     return [H.wrap("tags", "h2"), table]
 
 
-def _alerts(hub: Any) -> List[Any]:
+def _alerts(hub: Any, caller: Any) -> List[Any]:
+    from kcore.hub.web import alert_permissions
+
     alerts = hub.kaithem.alerts
-    visible = alerts.visible()
+    visible = alerts.visible(alert_permissions(caller))
     out: List[Any] = [H.wrap("alerts (level: %s)" % alerts.level(), "h2")]
     if not visible:
         return [*out, H.wrap("no active alerts", "p")]

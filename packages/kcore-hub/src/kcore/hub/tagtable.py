@@ -106,7 +106,7 @@ class TagTable:
             self._changed(name, tag.value, tag.timestamp, tag.annotation)
 
     def add_listener(self, f: Listener) -> None:
-        self._listeners.append(f)
+        self._listeners = [*self._listeners, f]  # copied: writers iterate without a lock
 
     def remove_listener(self, f: Listener) -> None:
         self._listeners = [x for x in self._listeners if x is not f]

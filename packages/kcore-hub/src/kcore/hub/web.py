@@ -24,7 +24,6 @@ import hmac
 import ipaddress
 import json
 import math
-import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import unquote
 
@@ -214,14 +213,17 @@ def _write_tag(hub: Any, request: Request, caller: Caller, name: str) -> Any:
 
 def alerts_list(hub: Any, request: Request, caller: Caller) -> Any:
     _methods(request, "GET", "HEAD")
-    perms = None if caller.everything else _permission_set(hub, caller)
+    perms = alert_permissions(caller)
     return {"level": hub.kaithem.alerts.level(), "alerts": hub.kaithem.alerts.visible(perms)}
 
 
-def _permission_set(hub: Any, caller: Caller) -> List[str]:
+def alert_permissions(caller: Caller) -> Optional[List[str]]:
+    """The permissions alerts are filtered by (None: every alert). Guests see the
+    alerts that need nothing beyond the view permission (the configured ones)."""
     from kcore.kaithem.alerts import VIEW_PERMISSION
 
-    # Guests see the configured alerts' summaries: the dashboard shows them.
+    if caller.everything:
+        return None
     return [VIEW_PERMISSION] if caller.is_guest or caller.can(VIEW_PERMISSION) else []
 
 
@@ -368,9 +370,3 @@ def install(server: Any, hub: Any) -> None:
     server.add_handlers(routes(hub))
     if server.introspection_auth is None:
         server.introspection_auth = introspection_guard(hub)
-
-
-def uptime_text(hub: Any) -> str:
-    from kcore.kaithem.string import format_time_interval
-
-    return str(format_time_interval(max(0.0, time.time() - hub.started_at)))
