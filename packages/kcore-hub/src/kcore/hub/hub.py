@@ -13,6 +13,7 @@ and a kcore web server in front.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -47,8 +48,8 @@ class Hub:
     ) -> None:
         self.config = config
         self.data = DataDir(data_dir)
-        self.api_token_file = api_token_file or config.api_token_file
-        self.admin_password_file = admin_password_file or config.admin_password_file
+        self.api_token_file = _path(api_token_file or config.api_token_file)
+        self.admin_password_file = _path(admin_password_file or config.admin_password_file)
         self.out = out
         self.hub_id = ""
         self.api_token: Optional[str] = None
@@ -353,3 +354,7 @@ class Hub:
             self.kaithem.close()
         self.data.close()
         _logger.log_info("hub: stopped")
+
+
+def _path(value: Optional[str]) -> Optional[str]:
+    return os.path.abspath(os.path.expanduser(value)) if value else None
