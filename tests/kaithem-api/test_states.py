@@ -5,6 +5,7 @@ import gc
 import threading
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import states as S
@@ -301,3 +302,30 @@ def test_module_level_class_uses_default_instance(default_kai, wait_until):
     sm.set_timer("x", 0.01, "y")
     sm.jump("x")
     assert wait_until(lambda: sm.state == "y")
+
+
+def test_poll_rate_has_the_documented_name_poll_rate_alias(kai):
+    sm = kai.states.StateMachine("a")
+    assert sm.pollRate == sm.poll_rate == 24.0
+    sm.pollRate = 50
+    assert sm.poll_rate == 50
+    sm.poll_rate = 10
+    assert sm.pollRate == 10
+    assert S.StateMachine.poll_rate == 24.0  # the class default is untouched
+
+
+def test_poll_rate_sets_the_polling_interval(tmp_path):
+    from kcore.kaithem import Kaithem, ManualClock
+
+    clock = ManualClock()
+    with Kaithem(vardir=str(tmp_path), clock=clock) as k:
+        sm = k.states.StateMachine("a")
+        sm.pollRate = 2  # twice a second
+        sm.add_state("a")
+        sm.add_state("b")
+        polls = []
+        sm.add_rule("a", lambda: polls.append(clock.monotonic()) and False, "b")
+        for i in range(1, 4):
+            clock.advance(0.5)
+            ktest.wait_for(lambda i=i: len(polls) >= i, what="poll %d" % i)
+        assert polls[:3] == [1000.5, 1001.0, 1001.5]

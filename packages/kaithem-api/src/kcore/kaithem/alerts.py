@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from typing import Any, Iterable
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import bind_class
 from kcore.kaithem.states import StateMachine
 
 PRIORITIES = {"none": 0, "debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -178,7 +178,7 @@ class Alert:
         """The watched condition started (becomes active after ``trip_delay``)."""
         if self.sm.state in ("normal", "cleared"):
             self.trip_message = str(message)
-            self.tripped_at = time.time()
+            self.tripped_at = self._kaithem.clock.time()
         self.sm.event("trip")
 
     def clear(self) -> None:
@@ -323,17 +323,7 @@ class Namespace:
 
     def __init__(self, kaithem: Any) -> None:
         self._registry = AlertRegistry(kaithem)
-        k = kaithem
-
-        class BoundAlert(Alert):
-            __doc__ = Alert.__doc__
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("kaithem", k)
-                super().__init__(*args, **kwargs)
-
-        BoundAlert.__name__ = BoundAlert.__qualname__ = "Alert"
-        self.Alert = BoundAlert
+        self.Alert = bind_class(Alert, kaithem)
 
     def all(self) -> list[Alert]:
         return self._registry.all()

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from kcore.common.fileio import write_file_atomic
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace
 
 __all__ = [
     "FORMATS",
@@ -370,9 +371,7 @@ def _mode(path: str) -> int:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().persist
+    ns: Namespace = default_namespace("persist")
     return ns
 
 

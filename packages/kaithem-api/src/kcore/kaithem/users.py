@@ -30,6 +30,7 @@ import threading
 from typing import Any
 
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace
 
 __all__ = [
     "ALL_PERMISSIONS",
@@ -455,9 +456,7 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().users
+    ns: Namespace = default_namespace("users")
     return ns
 
 
