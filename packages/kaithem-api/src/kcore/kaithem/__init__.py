@@ -43,6 +43,8 @@ NAMESPACES = {
     "resource": "resource",
     "devices": "devices",
     "users": "users",
+    "sound": "sound",
+    "midi": "midi",
 }
 
 
