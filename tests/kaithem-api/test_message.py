@@ -347,3 +347,28 @@ def test_bus_without_runtime_works(wait_until):
     bus.post("/a", 1)
     assert wait_until(lambda: got == [1])
     bus.close()
+
+
+def test_route_cache_is_bounded_in_bytes():
+    import tracemalloc
+
+    bus = M.MessageBus(log_size=0)
+    try:
+        bus.subscribe("/big/#", lambda m: None)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(1500):  # 1500 distinct 10 kB topics: 15 MB if every route were kept
+            bus.post("/big/%d/%s" % (i, "x" * 10_000), i)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert bus.route_cache_bytes <= bus.route_cache_limit == M.ROUTE_CACHE_BYTES
+        assert grown < 3 * M.ROUTE_CACHE_BYTES, grown
+        # a route bigger than the whole cache is used, not kept
+        small = M.MessageBus(log_size=0, route_cache_bytes=1000)
+        got = []
+        small.subscribe("/t/#", got.append)
+        small.post("/t/" + "y" * 5000, 1, synchronous=True)
+        assert got == [1] and small.route_cache_bytes == 0
+        small.close()
+    finally:
+        bus.close()

@@ -100,6 +100,12 @@ class Kaithem:
         self.runtime.start()
         return self
 
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every due job and queued task (asynchronous bus
+        deliveries included) has run; True if that took under ``timeout``
+        seconds. With a ``ManualClock``, call it after ``advance()``."""
+        return self.runtime.settle(timeout)  # type: ignore[no-any-return]
+
     def close(self) -> None:
         """Stop threads, run pending saves, release everything. Idempotent."""
         with self._lock:

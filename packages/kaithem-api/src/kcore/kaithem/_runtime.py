@@ -19,11 +19,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from typing import Any, Callable, List, Optional, Tuple
 
 from kcore.kaithem._clock import SYSTEM_CLOCK, Clock
 from kcore.kaithem._support import describe, report, weak_callable
 from kcore.kaithem._workers import RuntimeClosedError, WorkerPool
+from kcore.kaithem.message import ERROR_TOPIC as BUS_ERROR_TOPIC
 from kcore.kaithem.message import MessageBus
 
 __all__ = ["Job", "Runtime", "RuntimeClosedError", "Scheduler", "WorkerPool"]
@@ -101,6 +103,7 @@ class Scheduler:
         clock.attach(self._cond)
         self._thread: Optional[threading.Thread] = None
         self._closed = False
+        self._dispatching = 0  # due jobs taken off the heap, not yet handed to the pool
 
     # -- public API ------------------------------------------------------
 
@@ -146,6 +149,14 @@ class Scheduler:
     @property
     def pending(self) -> int:
         return sum(1 for _, _, j in self._heap if not j.cancelled)
+
+    def idle(self) -> bool:
+        """True when no job is due now and none is on its way to the pool."""
+        with self._cond:
+            now = self.clock.monotonic()
+            return not self._dispatching and not any(
+                when <= now and not job.cancelled for when, _, job in self._heap
+            )
 
     def close(self, timeout: float = 10.0) -> None:
         with self._cond:
@@ -207,10 +218,13 @@ class Scheduler:
                             job.next_run = nxt
                             heapq.heappush(heap, (nxt, next(self._seq), job))
                     if due:
+                        self._dispatching += len(due)
                         break
                     clock.wait(cond, heap[0][0] - now if heap else None)
             for job in due:
                 self._dispatch(job)
+            with cond:
+                self._dispatching -= len(due)
 
     def _dispatch(self, job: Job) -> None:
         if job.running:  # a repeating job never overlaps itself
@@ -269,6 +283,7 @@ class Runtime:
             max_threads=int(config.get("worker-threads", 8)),
             queue_size=int(config.get("task-queue-size", 10000)),
             on_error=self._worker_error,
+            on_stall=self._worker_stall,
         )
         self.scheduler = Scheduler(self.workers, on_error=self._job_error, clock=clock)
         self.bus = MessageBus(
@@ -283,12 +298,36 @@ class Runtime:
     def _worker_error(self, fn: Any, exc: BaseException) -> None:
         self.bus.post(WORKER_ERROR_TOPIC, {"function": describe(fn), "error": repr(exc)})
 
+    def _worker_stall(self, stalls: int, queued: int) -> None:
+        self.bus.post(
+            BUS_ERROR_TOPIC,
+            {
+                "stall": "all %d worker threads are busy" % self.workers.max_threads,
+                "queued": queued,
+                "stalls": stalls,
+            },
+        )
+
     def _job_error(self, fn: Any, exc: BaseException) -> None:
         self.bus.post(SCHEDULER_ERROR_TOPIC, {"function": describe(fn), "error": repr(exc)})
 
     def start(self) -> Runtime:
         self.scheduler.start()
         return self
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every job that is due has run and the worker pool is
+        idle (bus deliveries included); True if that happened within
+        ``timeout`` seconds of real time. After ``ManualClock.advance()``
+        this runs what became due."""
+        deadline = time.monotonic() + timeout
+        workers, scheduler = self.workers, self.scheduler
+        while True:
+            if workers.idle() and scheduler.idle() and workers.idle():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
 
     def close(self) -> None:
         if self._closed:

@@ -1,13 +1,18 @@
 """The worker pool of one Kaithem runtime.
 
 :class:`WorkerPool` is FIFO with a fixed maximum of threads and a bounded
-queue (the original popped an unbounded deque LIFO). Overflow policy:
-**caller runs** -- when the queue is full the task runs in the submitting
-thread, so nothing is lost and a flooding producer is slowed down to the
-pool's pace. Task errors are logged through ``kcore.common.logger`` and
-passed to ``on_error`` (the runtime posts them on ``/system/errors/workers``).
-Threads start on demand (none before the first task) and are joined by
-:meth:`WorkerPool.close`.
+queue (the original popped an unbounded deque LIFO). A task submitted while
+every started thread is busy (a thread woken for an earlier task but not yet
+running it counts as busy) starts a new thread, up to the maximum, so one
+blocking task never holds up another while the pool has room. When the pool
+is full the task waits in the queue: that **stall** is counted in
+``stalls`` and reported to ``on_stall`` at once (then at most once a
+second). Overflow policy when the queue is full too: **caller runs** -- the
+task runs in the submitting thread, so nothing is lost and a flooding
+producer is slowed down to the pool's pace. Task errors are logged through
+``kcore.common.logger`` and passed to ``on_error`` (the runtime posts them on
+``/system/errors/workers``). Threads start on demand (none before the first
+task) and are joined by :meth:`WorkerPool.close`.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class WorkerPool:
         queue_size: int = 10000,
         on_error: Optional[Callable[[Any, BaseException], None]] = None,
         name: str = "kaithem-worker",
+        on_stall: Optional[Callable[[int, int], None]] = None,
     ) -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be >= 1, got %r" % (max_threads,))
@@ -55,10 +61,14 @@ class WorkerPool:
         self._queue: Deque[Task] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._threads: List[threading.Thread] = []
-        self._idle = 0
+        self._idle = 0  # threads waiting for a task
+        self._wakeups = 0  # of those, notified for a queued task but not yet running
         self._closed = False
         self.caller_ran = 0  # tasks run in the caller because the queue was full
         self.errors = 0
+        self.stalls = 0  # tasks that had to wait because every thread was busy
+        self.on_stall = on_stall
+        self._last_stall_report = -1e18
         self._local = threading.local()
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -71,13 +81,41 @@ class WorkerPool:
             q = self._queue
             if len(q) < self.queue_size:
                 q.append((fn, args))
-                if self._idle:
+                if self._idle > self._wakeups:  # an idle thread nobody has claimed
+                    self._wakeups += 1
                     cond.notify()
-                elif len(self._threads) < self.max_threads:
+                    return
+                if len(self._threads) < self.max_threads:
                     self._spawn()
-                return
-            self.caller_ran += 1
+                    return
+                self.stalls += 1
+                stalls, queued = self.stalls, len(q)
+                now = time.monotonic()
+                if now - self._last_stall_report < 1.0:
+                    return
+                self._last_stall_report = now
+            else:
+                self.caller_ran += 1
+                stalls = 0
+        if stalls:
+            self._report_stall(stalls, queued)
+            return
         self._run(fn, args)
+
+    def _report_stall(self, stalls: int, queued: int) -> None:
+        _logger.log_warning(
+            "%s: all %d threads are busy; %d tasks wait (%d stalls so far)"
+            % (self.name, self.max_threads, queued, stalls)
+        )
+        handler = self.on_stall
+        if handler is not None and not getattr(self._local, "reporting", False):
+            self._local.reporting = True  # a report that stalls again is not reported
+            try:
+                handler(stalls, queued)
+            except Exception as exc:  # noqa: BLE001 - reporting must not recurse
+                _logger.log_warning("could not report a stall: %r" % (exc,))
+            finally:
+                self._local.reporting = False
 
     do = submit
 
@@ -113,12 +151,19 @@ class WorkerPool:
                     self._idle += 1
                     cond.wait()
                     self._idle -= 1
+                    if self._wakeups:
+                        self._wakeups -= 1
                 fn, args = q.popleft()
             run(fn, args)
 
     @property
     def pending(self) -> int:
         return len(self._queue)
+
+    def idle(self) -> bool:
+        """True when no task waits and no pool thread runs one."""
+        with self._cond:
+            return not self._queue and self._idle == len(self._threads)
 
     @property
     def thread_count(self) -> int:

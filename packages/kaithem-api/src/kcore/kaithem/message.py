@@ -45,7 +45,10 @@ from kcore.kaithem._workers import WorkerPool
 
 ERROR_TOPIC = "/system/errors/messagebus"
 _ERROR_PREFIX = "/system/errors/"
-_ROUTE_CACHE_MAX = 4096
+#: default bound of the per-bus cache of routes (posted topic -> subscribers)
+ROUTE_CACHE_BYTES = 1 << 20
+_ROUTE_OVERHEAD = 400  # bytes a cached route costs beyond its topic strings
+_ROUTE_PER_SUB = 120  # and per subscriber in it
 
 
 class TopicError(KcoreError, ValueError):
@@ -356,6 +359,7 @@ class MessageBus:
         log_size: int = 500,
         sync_timeout: float = 30.0,
         clock: Clock = SYSTEM_CLOCK,
+        route_cache_bytes: int = ROUTE_CACHE_BYTES,
     ) -> None:
         if workers is None:
             workers = WorkerPool(name="kaithem-bus")
@@ -374,6 +378,10 @@ class MessageBus:
         self._trie = _Node()
         self._wildcards = 0
         self._routes: Dict[str, Route] = {}
+        #: what the route cache holds, estimated in bytes; it is emptied
+        #: before it would pass ``route_cache_limit``
+        self.route_cache_bytes = 0
+        self.route_cache_limit = int(route_cache_bytes)
         self.log: Deque[Tuple[float, str, Any]] = deque(maxlen=max(0, int(log_size)))
 
     # -- subscribe ---------------------------------------------------------
@@ -401,6 +409,7 @@ class MessageBus:
             else:
                 self._exact[topic] = [*self._exact.get(topic, []), sub]
             self._routes = {}
+            self.route_cache_bytes = 0
         return sub
 
     def unsubscribe(self, topic: str, callback: Callable[..., Any]) -> bool:
@@ -458,6 +467,14 @@ class MessageBus:
                 else:
                     del self._exact[topic]
             self._routes = {}
+            self.route_cache_bytes = 0
+
+    @property
+    def stalls(self) -> int:
+        """Deliveries that had to wait because every worker thread was busy
+        (each stall is also posted on ``/system/errors/messagebus``, at most
+        once a second)."""
+        return int(getattr(self.workers, "stalls", 0))
 
     def subscribers(self, topic: str) -> Tuple[Subscription, ...]:
         """The subscriptions a post to ``topic`` would reach."""
@@ -490,10 +507,15 @@ class MessageBus:
                 for sub in found
             )
             route = (topic, plan)
-            routes = self._routes
-            if len(routes) >= _ROUTE_CACHE_MAX:
-                routes = self._routes = {}
-            routes[raw] = route
+            cost = _ROUTE_OVERHEAD + _ROUTE_PER_SUB * len(plan) + len(topic)
+            if raw is not topic:
+                cost += len(raw)
+            if cost <= self.route_cache_limit:  # a route bigger than the cache is not kept
+                if self.route_cache_bytes + cost > self.route_cache_limit:
+                    self._routes = {}
+                    self.route_cache_bytes = 0
+                self._routes[raw] = route
+                self.route_cache_bytes += cost
         return route
 
     def _match(self, node: _Node, levels: List[str], i: int, out: List[Subscription]) -> None:
