@@ -203,11 +203,15 @@ class Namespace:
 
         return os.path.join(vardir_of(self._kaithem), "users", "users.json")
 
+    def _root(self) -> str:
+        """The trusted directory the users file lives in (links below it are refused)."""
+        return os.path.dirname(os.path.dirname(self.filename)) or os.sep
+
     def _data(self) -> dict[str, Any]:
         if self._db is None:
             path = self.filename
             if os.path.exists(path):
-                db = self._kaithem.persist.load(path, expand=False)
+                db = self._kaithem.persist.load_at(self._root(), path)
                 self._db = self._validated(db, path)
             else:
                 self._db = {"version": FILE_VERSION, "users": {}, "groups": {}}
@@ -239,7 +243,7 @@ class Namespace:
         return db
 
     def _save(self) -> None:
-        self._kaithem.persist.save(self._data(), self.filename, private=True, expand=False)
+        self._kaithem.persist.save_at(self._root(), self.filename, self._data(), private=True)
 
     def reload(self) -> None:
         """Forget the in-memory copy; the file is read again on next use."""
