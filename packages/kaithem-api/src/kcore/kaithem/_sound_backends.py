@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
@@ -213,18 +213,8 @@ class MpvPlayer(ProcessPlayer):
 
     supports_volume = True
 
-    def __init__(
-        self,
-        backend: MpvBackend,
-        path: str,
-        volume: float,
-        start: float,
-        end: Optional[float],
-        output: Optional[str],
-        loop: int,
-        speed: float,
-        paused: bool,
-    ) -> None:
+    def __init__(self, backend: MpvBackend, path: str, options: PlayOptions) -> None:
+        volume, start, end, output, loop, speed, paused = options[:7]
         sock = os.path.join(backend.socket_dir, "mpv-%d.sock" % next(backend._ids))
         argv = [
             backend.binary,
@@ -290,12 +280,12 @@ class RecordedPlayer(Player):
 
     supports_volume = True
 
-    def __init__(self, backend: RecordingBackend, path: str, volume: float, **options: Any):
-        super().__init__(path, volume)
+    def __init__(self, backend: RecordingBackend, path: str, options: PlayOptions) -> None:
+        super().__init__(path, options.volume)
         self.backend = backend
         self.options = options
         self.stopped = False
-        self.paused = bool(options.get("paused"))
+        self.paused = options.paused
 
     def is_playing(self) -> bool:
         duration = self.backend.duration
@@ -324,25 +314,26 @@ class RecordedPlayer(Player):
 # ------------------------------------------------------------------ back ends
 
 
+class PlayOptions(NamedTuple):
+    """How to play one sound (``kaithem.sound.play``'s arguments, checked)."""
+
+    volume: float = 1.0
+    start: float = 0.0
+    end: Optional[float] = None  # None: to the end; negative: from the end
+    output: Optional[str] = None  # None: the default device
+    loop: int = 1  # how many times; -1 forever
+    speed: float = 1.0
+    paused: bool = False
+    handle: str = ""
+
+
 class Backend:
     """Starts players. ``name`` is what config ``sound-backend`` calls it."""
 
     name = "none"
 
-    def start(
-        self,
-        path: str,
-        *,
-        volume: float = 1.0,
-        start: float = 0.0,
-        end: Optional[float] = None,
-        output: Optional[str] = None,
-        loop: int = 1,
-        speed: float = 1.0,
-        paused: bool = False,
-        handle: str = "",
-    ) -> Player:
-        return Player(path, volume)
+    def start(self, path: str, options: PlayOptions) -> Player:
+        return Player(path, options.volume)
 
     def outputs(self) -> List[str]:
         return []
@@ -369,20 +360,8 @@ class MpvBackend(Backend):
         self.socket_dir = tempfile.mkdtemp(prefix="kaithem-mpv-")  # 0700
         self._ids = itertools.count(1)
 
-    def start(
-        self,
-        path: str,
-        *,
-        volume: float = 1.0,
-        start: float = 0.0,
-        end: Optional[float] = None,
-        output: Optional[str] = None,
-        loop: int = 1,
-        speed: float = 1.0,
-        paused: bool = False,
-        handle: str = "",
-    ) -> Player:
-        return MpvPlayer(self, path, volume, start, end, output, loop, speed, paused)
+    def start(self, path: str, options: PlayOptions) -> Player:
+        return MpvPlayer(self, path, options)
 
     def outputs(self) -> List[str]:
         """Device names mpv lists (``--audio-device=help``)."""
@@ -418,19 +397,8 @@ class SoxBackend(Backend):
             )
         self.name = "sox" if self.sox else "aplay"
 
-    def start(
-        self,
-        path: str,
-        *,
-        volume: float = 1.0,
-        start: float = 0.0,
-        end: Optional[float] = None,
-        output: Optional[str] = None,
-        loop: int = 1,
-        speed: float = 1.0,
-        paused: bool = False,
-        handle: str = "",
-    ) -> Player:
+    def start(self, path: str, options: PlayOptions) -> Player:
+        volume, start, end, output, loop, speed = options[:6]
         if not self.sox:
             assert self.aplay is not None
             device = ["-D", "null" if output == "null" else output] if output else []
@@ -479,24 +447,9 @@ class RecordingBackend(Backend):
         self.duration = duration
         self.log: List[Tuple[Any, ...]] = []
 
-    def start(
-        self,
-        path: str,
-        *,
-        volume: float = 1.0,
-        start: float = 0.0,
-        end: Optional[float] = None,
-        output: Optional[str] = None,
-        loop: int = 1,
-        speed: float = 1.0,
-        paused: bool = False,
-        handle: str = "",
-    ) -> Player:
-        self.log.append(("play", handle, path, volume))
-        return RecordedPlayer(
-            self, path, volume, start=start, end=end, output=output, loop=loop, speed=speed,
-            paused=paused,
-        )  # fmt: skip
+    def start(self, path: str, options: PlayOptions) -> Player:
+        self.log.append(("play", options.handle, path, options.volume))
+        return RecordedPlayer(self, path, options)
 
     def outputs(self) -> List[str]:
         return ["recording"]

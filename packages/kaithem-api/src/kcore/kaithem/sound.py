@@ -34,6 +34,7 @@ from kcore.kaithem._sound_backends import (
     Backend,
     MpvBackend,
     Player,
+    PlayOptions,
     RecordingBackend,
     SoundError,
     SoxBackend,
@@ -47,6 +48,7 @@ __all__ = [
     "Backend",
     "MpvBackend",
     "Namespace",
+    "PlayOptions",
     "Player",
     "RecordingBackend",
     "SoundError",
@@ -184,16 +186,8 @@ class Namespace:
                 player.set_volume(volume)
             player.resume()
         else:
-            player = self.backend.start(
-                path,
-                volume=volume,
-                start=float(start),
-                end=end_at,
-                output=out,
-                loop=int(loop),
-                speed=float(speed),
-                handle=handle,
-            )
+            options = PlayOptions(volume, float(start), end_at, out, int(loop), float(speed))
+            player = self.backend.start(path, options._replace(handle=handle))
         with self._lock:
             displaced = self._players.get(handle)
             self._players[handle] = player
@@ -210,7 +204,9 @@ class Namespace:
             return
         path = self.resolveSound(filename)
         out = None if output in (None, "", "@auto") else str(output)
-        player = backend.start(path, volume=0.0, output=out, paused=True, handle="__preload__")
+        player = backend.start(
+            path, PlayOptions(volume=0.0, output=out, paused=True, handle="__preload__")
+        )
         with self._lock:
             old = self._preloaded.pop((path, out or ""), None)
             self._preloaded[(path, out or "")] = player
@@ -316,6 +312,10 @@ class Namespace:
         if isinstance(length, bool) or not isinstance(length, (int, float)) or length < 0:
             raise ValueError("fade length must be seconds >= 0, got %r" % (length,))
         target = _check_volume(kwargs.pop("volume", 1))
+        kwargs.pop("fs", None)
+        unknown = set(kwargs) - {"start", "end", "output", "loop", "speed", "extraPaths"}
+        if unknown:
+            raise TypeError("fade_to() got unexpected arguments: %s" % ", ".join(sorted(unknown)))
         cancel = threading.Event()
         with self._lock:
             self._cancel_fade(handle)
@@ -327,8 +327,7 @@ class Namespace:
             old = None
         new = None
         if file is not None:
-            new = self.backend.start(
-                self.resolveSound(file, kwargs.pop("extraPaths", ())),
+            options = PlayOptions(
                 volume=0.0,
                 start=float(kwargs.pop("start", 0)),
                 end=_end_arg(kwargs.pop("end", END_OF_FILE)),
@@ -336,6 +335,9 @@ class Namespace:
                 loop=int(kwargs.pop("loop", 1)),
                 speed=float(kwargs.pop("speed", 1)),
                 handle=handle,
+            )
+            new = self.backend.start(
+                self.resolveSound(file, kwargs.pop("extraPaths", ())), options
             )
             with self._lock:
                 self._players[handle] = new
