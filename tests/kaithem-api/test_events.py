@@ -4,6 +4,7 @@ import gc
 import threading
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import events as E
@@ -37,9 +38,7 @@ def test_when_fires_once_on_rising_edge(kai, wait_until):
     assert ev.wait(2)
     flag[0] = False
     flag[0] = True
-    end = time.monotonic() + 0.1
-    while time.monotonic() < end:
-        time.sleep(0.01)
+    assert not ktest.wait_until(lambda: fired != [1], timeout=0.1)
     assert fired == [1]
 
 

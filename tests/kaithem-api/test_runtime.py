@@ -72,9 +72,7 @@ def test_pool_overflow_runs_in_caller():
     gate = threading.Event()
     ran_in = []
     pool.submit(gate.wait, 5)
-    deadline = time.monotonic() + 5
-    while pool.pending and time.monotonic() < deadline:
-        time.sleep(0.001)
+    assert ktest.wait_until(lambda: not pool.pending, timeout=5, interval=0.001)
     pool.submit(lambda: None)
     pool.submit(lambda: None)
     pool.submit(lambda: ran_in.append(threading.current_thread()))  # queue full
@@ -132,10 +130,7 @@ def test_repeating_job_and_cancel(kai, wait_until):
     job.cancel()
     n = len(runs)
     # after cancel no new run may start; one could have been in flight
-    end = time.monotonic() + 0.1
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert len(runs) <= n + 1
+    assert not ktest.wait_until(lambda: len(runs) > n + 1, timeout=0.1)
 
 
 def test_jobs_are_strong_by_default_weak_on_request(kai, wait_until):
@@ -151,10 +146,7 @@ def test_jobs_are_strong_by_default_weak_on_request(kai, wait_until):
     del t
     gc.collect()
     assert wait_until(lambda: "strong" in got)
-    time_limit = time.monotonic() + 0.05
-    while time.monotonic() < time_limit:
-        time.sleep(0.005)
-    assert "weak" not in got
+    assert not ktest.wait_until(lambda: "weak" in got, timeout=0.05, interval=0.005)
 
 
 def test_repeating_job_never_overlaps(kai, wait_until):

@@ -112,9 +112,7 @@ def test_reentry_resets_timer(kai, wait_until):
     sm.add_rule("on", "motion", "on")
     sm.set_timer("on", 0.15, "off")
     sm.jump("on")
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 0.1:
-        time.sleep(0.01)
+    assert not ktest.wait_until(lambda: sm.state == "off", timeout=0.1)
     sm("motion")  # re-entering restarts the 0.15 s
     t1 = time.monotonic()
     assert wait_until(lambda: sm.state == "off")
@@ -148,10 +146,7 @@ def test_timer_can_be_removed(kai):
     sm.set_timer("on", 0.02, "off")
     sm.set_timer("on", 0.02, None)
     sm.jump("on")
-    end = time.monotonic() + 0.1
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert sm.state == "on"
+    assert not ktest.wait_until(lambda: sm.state != "on", timeout=0.1)
 
 
 def test_seek_past_timer_fires(kai, wait_until):
@@ -189,10 +184,8 @@ def test_polled_rule(kai, wait_until):
     assert wait_until(lambda: sm.state == "off")
     assert time.monotonic() - t0 < 0.3
     n = len(calls)
-    end = time.monotonic() + 0.15
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert len(calls) == n  # polling stops after leaving the state
+    # polling stops after leaving the state
+    assert not ktest.wait_until(lambda: len(calls) != n, timeout=0.15)
 
 
 def test_polled_rule_function_destination_and_one_transition(kai, wait_until):
@@ -216,10 +209,7 @@ def test_polling_stops_when_machine_dropped(kai, wait_until):
     del sm
     gc.collect()
     n = len(calls)
-    end = time.monotonic() + 0.15
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert len(calls) <= n + 1
+    assert not ktest.wait_until(lambda: len(calls) > n + 1, timeout=0.15)
 
 
 def test_subscribers_per_state_and_all(kai):

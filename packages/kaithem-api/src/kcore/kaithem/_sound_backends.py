@@ -16,7 +16,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import stop_process_group
 
 
 class SoundError(KcoreError, RuntimeError):
@@ -104,20 +104,7 @@ class ProcessPlayer(Player):
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(2.0)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(2.0)
+        stop_process_group(self.proc, grace=2.0)
 
 
 class MpvIPC:

@@ -4,6 +4,9 @@ default instance's namespaces."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import weakref
 from typing import Any, Callable, Optional
 
@@ -43,6 +46,26 @@ def report(
         handler(*args)
     except Exception as exc:  # noqa: BLE001 - reporting must not recurse
         _logger.log_warning("could not report an error: %r" % (exc,))
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 0.0) -> None:
+    """End a child started with ``start_new_session=True`` and everything it
+    started: SIGTERM and ``grace`` seconds to exit (if ``grace`` > 0), then
+    SIGKILL to the whole group; the child is reaped."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        if sig == signal.SIGTERM and grace <= 0:
+            continue
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def default_namespace(name: str) -> Any:

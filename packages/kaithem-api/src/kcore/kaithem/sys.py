@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import threading
 from typing import IO, Any, Mapping, Sequence, Union
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import stop_process_group
 
 __all__ = [
     "CommandError",
@@ -124,7 +124,7 @@ def shellex(
     try:
         out, _ = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        stop_process_group(proc)
         out, _ = proc.communicate()
         _logger.log_warning(
             "command %r timed out after %s seconds; its process group was killed"
@@ -132,19 +132,11 @@ def shellex(
         )
         raise CommandTimeout(argv, timeout or 0.0, output=out) from None
     except BaseException:  # KeyboardInterrupt and the like: leave nothing behind
-        _kill_group(proc)
-        proc.wait()
+        stop_process_group(proc)
         raise
     if proc.returncode != 0:
         raise CommandError(proc.returncode, argv, output=out)
     return out  # type: ignore[no-any-return]
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
