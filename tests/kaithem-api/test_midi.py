@@ -130,7 +130,8 @@ def test_fs_is_the_raw_synth(synth):
     assert synth.fs.get_setting("synth.sample-rate") == RATE
 
 
-def test_render_needs_no_audio_driver(kai):
+def test_render_needs_no_audio_driver(kai, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # FluidSynth's file driver writes fluidsynth.wav here
     s = kai.midi.FluidSynth(audio_driver="file", soundfont=M.find_soundfont())
     try:
         with pytest.raises(M.MidiError, match="audio_driver=None"):
