@@ -140,4 +140,6 @@ def test_readme_example_runs(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0].startswith("file ") and '"pi": {"ip": "10.0.0.5"' in r.stdout
+    assert r.stdout.splitlines()[0].startswith("file ") and (
+        r.stdout.splitlines()[-1] == "'pi': Host(ip='10.0.0.5', port=22)"
+    )
