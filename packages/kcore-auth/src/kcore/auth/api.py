@@ -17,6 +17,7 @@ from kcore.auth.tokens import (
     SharedSecret,
     VerificationParams,
     VerificationResults,
+    check_max_time_delta,
     coerce_shared_secret,
     parse_token,
     verify_token_given_shared_secret,
@@ -128,7 +129,9 @@ def verify_token(
     A bad token gives ``ok=False`` and a status saying what was wrong (never
     the expected token). A DB that cannot be used (wrong password, loose
     permissions, damaged) raises :class:`AuthDBError`/:class:`AuthDBPermissionError`.
+    A ``max_time_delta`` that is not a finite number raises :class:`AuthArgumentError`.
     """
+    check_max_time_delta(max_time_delta)
     if not token:
         return VerificationResults(False, "no authN token provided")
     parsed = parse_token(token, legacy)
