@@ -17,9 +17,8 @@ from kcore.auth.tokens import (
     SharedSecret,
     VerificationParams,
     VerificationResults,
-    check_max_time_delta,
     coerce_shared_secret,
-    parse_token,
+    parse_or_reject,
     verify_token_given_shared_secret,
 )
 
@@ -131,12 +130,9 @@ def verify_token(
     permissions, damaged) raises :class:`AuthDBError`/:class:`AuthDBPermissionError`.
     A ``max_time_delta`` that is not a finite number raises :class:`AuthArgumentError`.
     """
-    check_max_time_delta(max_time_delta)
-    if not token:
-        return VerificationResults(False, "no authN token provided")
-    parsed = parse_token(token, legacy)
-    if isinstance(parsed, str):
-        return VerificationResults(False, parsed)
+    parsed = parse_or_reject(token, legacy, max_time_delta)
+    if isinstance(parsed, VerificationResults):
+        return parsed
     if db_filename is None:
         with _memory_lock:
             ss = RegistrationDB._find(

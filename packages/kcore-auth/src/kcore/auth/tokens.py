@@ -571,6 +571,20 @@ class ReplayGuard:
 REPLAY_GUARD = ReplayGuard()
 
 
+def parse_or_reject(
+    token: Any, legacy: bool, max_time_delta: Any
+) -> Union[ParsedToken, VerificationResults]:
+    """The first steps of every verification: check the arguments (raising for a
+    bad time window), then the parsed token or the failed result saying why."""
+    check_max_time_delta(max_time_delta)
+    if not token:
+        return VerificationResults(False, "no authN token provided")
+    parsed = parse_token(token, legacy)
+    if isinstance(parsed, str):
+        return VerificationResults(False, parsed)
+    return parsed
+
+
 def results_ok(parsed: ParsedToken, ss: SharedSecret) -> VerificationResults:
     return VerificationResults(True, "ok", ss.hostname, parsed.username, parsed.sent_time)
 
@@ -589,12 +603,9 @@ def verify_token_given_shared_secret(
 ) -> VerificationResults:
     """Verify against a known secret; replay state in ``replay_guard``
     (default: the process-wide :data:`REPLAY_GUARD`)."""
-    check_max_time_delta(max_time_delta)
-    if not token:
-        return VerificationResults(False, "no authN token provided")
-    parsed = parse_token(token, legacy)
-    if isinstance(parsed, str):
-        return VerificationResults(False, parsed)
+    parsed = parse_or_reject(token, legacy, max_time_delta)
+    if isinstance(parsed, VerificationResults):
+        return parsed
     ss = coerce_shared_secret(shared_secret)
     fail = check_token(parsed, command, ss, client_addr, max_time_delta, now)
     if fail:

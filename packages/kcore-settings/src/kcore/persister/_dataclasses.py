@@ -140,14 +140,34 @@ class _DataclassPersister(Persister):
                 return None
         return out
 
-    def _json_error(self, e: json.JSONDecodeError) -> PersisterError:
-        return PersisterError("%s: not valid JSON: %s" % (self._where(e.lineno), e.msg))
-
     def _load_json(self, text: str) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as e:
-            raise self._json_error(e) from None
+            raise PersisterError(
+                "%s: not valid JSON: %s" % (self._where(e.lineno), e.msg)
+            ) from None
+
+    def _read_json(self, text: str, kind: type) -> List[Tuple[Any, Any]]:
+        """(key, instance) for every entry of a JSON object (``kind=dict``) or
+        array (``kind=list``, keys are indexes), each checked by the schema."""
+        raw: Any = self._load_json(text)
+        if not isinstance(raw, kind):
+            raise PersisterError(
+                "%s: expected a JSON %s" % (self._name(), "object" if kind is dict else "array")
+            )
+        data: Any = raw  # an object or an array (isinstance with a variable type narrows too far)
+        entries = list(data.items() if kind is dict else enumerate(data))
+        read = self._schema.read
+        out = []
+        for i, (key, value) in enumerate(entries):
+            try:
+                out.append((key, read(value)))
+            except SchemaError as e:
+                where = _where_entry(self._name(), text, i, len(entries))
+                what = "key %r" % key if kind is dict else "item %d" % key
+                raise PersisterError("%s: %s: %s" % (where, what, e)) from None
+        return out
 
 
 class PersisterDictOfDC(_DataclassPersister):
@@ -196,18 +216,7 @@ class PersisterDictOfDC(_DataclassPersister):
         if not text:
             return self.get_default_value()
         if text.startswith("{"):
-            raw = self._load_json(text)
-            if not isinstance(raw, dict):
-                raise PersisterError("%s: expected a JSON object" % self._name())
-            out = {}
-            read = self._schema.read
-            for i, (key, value) in enumerate(raw.items()):
-                try:
-                    out[key] = read(value)
-                except SchemaError as e:
-                    where = _where_entry(self._name(), text, i, len(raw))
-                    raise PersisterError("%s: key %r: %s" % (where, key, e)) from None
-            return out
+            return dict(self._read_json(text, dict))
         rows = self._read_plain(serialized, keyed=True)
         if rows is not None:
             return dict(rows)
@@ -283,18 +292,7 @@ class PersisterListOfDC(_DataclassPersister):
         if not text:
             return self.get_default_value()
         if text.startswith("["):
-            raw = self._load_json(text)
-            if not isinstance(raw, list):
-                raise PersisterError("%s: expected a JSON array" % self._name())
-            out = []
-            read = self._schema.read
-            for i, value in enumerate(raw):
-                try:
-                    out.append(read(value))
-                except SchemaError as e:
-                    where = _where_entry(self._name(), text, i, len(raw))
-                    raise PersisterError("%s: item %d: %s" % (where, i, e)) from None
-            return out
+            return [value for _index, value in self._read_json(text, list)]
         rows = self._read_plain(serialized, keyed=False)
         if rows is not None:
             return [value for _key, value in rows]

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import contextlib
 import datetime
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from kcore.persister import PersisterListOfDC
 from kcore.timequeue import WALL, Event, TimeQueue
@@ -174,8 +175,14 @@ class TimeQueuePersisted(TimeQueue):
             event.context = self.context
             super().add_event(event)
 
-    def _save_queue(self, events: List[EventDC]) -> None:
-        events[:] = super().queue
+    @contextlib.contextmanager
+    def _synced(self) -> Iterator[None]:
+        """Under the file lock: load the file into the queue, run the block, save
+        the queue (not if the block raises)."""
+        with self.persister.get_rw_locked_file() as events:
+            self._adopt(events)
+            yield
+            events[:] = super().queue
 
     def add_event(self, event: Event) -> Event:
         """Queue an EventDC and save the queue (reloading the file first)."""
@@ -187,10 +194,8 @@ class TimeQueuePersisted(TimeQueue):
         event.context = self.context
         if getattr(self._local, "in_check", False):  # from a callback: check() saves
             return super().add_event(event)
-        with self.persister.get_rw_locked_file() as events:
-            self._adopt(events)
+        with self._synced():
             super().add_event(event)
-            self._save_queue(events)
         return event
 
     def add_dt(
@@ -207,14 +212,12 @@ class TimeQueuePersisted(TimeQueue):
     def check(self, use_ms_time: Optional[int] = None, use_wall_ms: Optional[int] = None) -> int:
         """Reload, fire every due event once, save; returns how many ran.
         EventDC times are on the wall clock: ``use_wall_ms`` forces "now" for them."""
-        with self.persister.get_rw_locked_file() as events:
-            self._adopt(events)
+        with self._synced():
             self._local.in_check = True
             try:
                 fired = super().check(use_ms_time, use_wall_ms)
             finally:
                 self._local.in_check = False
-            self._save_queue(events)
         return fired
 
     def get_queue_ro(self) -> List[EventDC]:
