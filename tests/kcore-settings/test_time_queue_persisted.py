@@ -157,3 +157,21 @@ def test_memory_only_queue(jobs):
     tq = TimeQueuePersisted(None, jobs, wall_clock=Clock(), logger=Logger())
     tq.add_dt(T0, "light")
     assert tq.check() == 1 and jobs.calls == [("light", (), {})]
+
+
+def test_readme_example_runs(tmp_path):
+    import pathlib
+    import re
+    import subprocess
+    import sys
+
+    readme = pathlib.Path(__file__).resolve().parents[2] / "packages/kcore-settings/README.md"
+    block = [b for b in re.findall(r"```python\n(.*?)```", readme.read_text(), re.S) if "tq" in b]
+    r = subprocess.run(
+        [sys.executable, "-c", block[0]], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "jobs.data").read_text() == (
+        "EventDC(fire_dt=datetime.datetime(2030, 1, 2, 6, 0), func_name='water', args=[7], "
+        "kwargs={}, repeat_after_ms=86400000)\n"
+    )
