@@ -33,7 +33,9 @@ def _identifier_prefix(text: str) -> int:
     return n
 
 
-def _resolve_env(value: str, argname: str, env_value_default: Optional[str]) -> str:
+def _resolve_env(
+    value: str, argname: str, env_value_default: Optional[str], environ: Any = None
+) -> str:
     if value.startswith("${"):
         end = value.find("}")
         if end < 0:
@@ -44,7 +46,7 @@ def _resolve_env(value: str, argname: str, env_value_default: Optional[str]) -> 
         name, suffix = value[1 : 1 + n], value[1 + n :]
     if not name:
         raise SpecialArgError("%s: '$' must be followed by an environment variable name" % argname)
-    env = os.environ.get(name)
+    env = (os.environ if environ is None else environ).get(name)
     if env is None:
         if env_value_default is None:
             raise SpecialArgError(
@@ -55,7 +57,10 @@ def _resolve_env(value: str, argname: str, env_value_default: Optional[str]) -> 
 
 
 def special_arg_resolver(
-    input_val: Any, argname: str = "argument", env_value_default: Optional[str] = None
+    input_val: Any,
+    argname: str = "argument",
+    env_value_default: Optional[str] = None,
+    environ: Any = None,
 ) -> Any:
     """Resolve the special forms of a command-line value:
 
@@ -69,18 +74,18 @@ def special_arg_resolver(
     * falsy or anything else: returned unchanged.
 
     Errors are :class:`SpecialArgError` (a ValueError) naming the argument,
-    never its value.
+    never its value. ``environ`` (a mapping) replaces ``os.environ`` for ``$NAME``.
     """
     if not input_val:
         return input_val
     if isinstance(input_val, list):
         return [
-            special_arg_resolver(v, "%s[%d]" % (argname, i), env_value_default)
+            special_arg_resolver(v, "%s[%d]" % (argname, i), env_value_default, environ)
             for i, v in enumerate(input_val)
         ]
     if isinstance(input_val, dict):
         return {
-            k: special_arg_resolver(v, "%s[%r]" % (argname, k), env_value_default)
+            k: special_arg_resolver(v, "%s[%r]" % (argname, k), env_value_default, environ)
             for k, v in input_val.items()
         }
     if not isinstance(input_val, str):
@@ -90,7 +95,7 @@ def special_arg_resolver(
 
         return getpass.getpass("Enter value for %s: " % argname)
     if input_val.startswith("$"):
-        return _resolve_env(input_val, argname, env_value_default)
+        return _resolve_env(input_val, argname, env_value_default, environ)
     if input_val.startswith(("file:", "f:")):
         path = input_val.split(":", 1)[1]
         with open(os.path.expanduser(path), encoding="utf-8") as f:

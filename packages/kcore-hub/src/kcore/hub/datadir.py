@@ -52,7 +52,7 @@ class DataDir:
     def open(self) -> None:
         """Create the directory (0700) and take its lock, or raise
         :class:`DataDirInUse` naming the process that holds it."""
-        from kcore.common.host import FileLock, LockTimeout
+        from kcore.common import FileLock, LockTimeout
 
         try:
             os.makedirs(self.path, mode=0o700, exist_ok=True)
