@@ -3,7 +3,6 @@ tags at /system/gpio/PIN, bus messages on change/active/inactive/hold, mock swit
 outputs that follow their tag (PWM really changes the pin's duty cycle)."""
 
 import pathlib
-import re
 import subprocess
 import sys
 import textwrap
@@ -289,13 +288,3 @@ def test_importing_kcore_kaithem_does_not_import_gpiozero():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
-
-
-def test_readme_gpio_example_runs():
-    section = README.read_text().split("### `kaithem.gpio`", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == ["1.0", "('/system/gpio/change/17', True)", "0.25"]

@@ -209,7 +209,9 @@ class TimeQueuePersisted(TimeQueue):
         """Queue ``func_name(*args, **kwargs)`` at ``dt`` (wall clock)."""
         return self.add_event(EventDC(dt, func_name, args, kwargs, repeat_after_ms))
 
-    def check(self, use_ms_time: Optional[int] = None, use_wall_ms: Optional[int] = None) -> int:
+    def check(
+        self, use_ms_time: "int | float | None" = None, use_wall_ms: "int | float | None" = None
+    ) -> int:
         """Reload, fire every due event once, save; returns how many ran.
         EventDC times are on the wall clock: ``use_wall_ms`` forces "now" for them."""
         with self._synced():
