@@ -2,7 +2,6 @@
 tags at /system/gpio/PIN, bus messages on change/active/inactive/hold, mock switching,
 outputs that follow their tag (PWM really changes the pin's duty cycle)."""
 
-import pathlib
 import subprocess
 import sys
 import textwrap
@@ -12,7 +11,6 @@ from ktest import wait_for
 
 from kcore.kaithem import Kaithem
 
-README = pathlib.Path(__file__).resolve().parents[2] / "packages" / "kaithem-api" / "README.md"
 
 
 @pytest.fixture
