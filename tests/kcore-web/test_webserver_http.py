@@ -207,7 +207,7 @@ def test_metrics_served_when_prometheus_client_present(srv):
 
 def test_binds_loopback_by_default(srv):
     assert srv.listen_address == "127.0.0.1"
-    assert srv._listener.getsockname()[0] == "127.0.0.1"
+    assert srv._engine.listener.getsockname()[0] == "127.0.0.1"
 
 
 def test_concurrent_clients(srv):

@@ -35,7 +35,7 @@ def test_graceful_shutdown_finishes_in_flight_request(poll):
     with pytest.raises(requests.ConnectionError):
         requests.get("http://127.0.0.1:%d/slow" % s.port, timeout=2)
     assert not s.web_thread.is_alive()
-    assert not any(t.is_alive() for t in s._workers)
+    assert not any(t.is_alive() for t in s._engine.workers)
 
 
 def test_shutdown_from_inside_a_handler():
@@ -48,7 +48,7 @@ def test_shutdown_from_inside_a_handler():
     r = requests.get("http://127.0.0.1:%d/stop" % s.port)
     assert r.text == "bye"
     assert r.headers["Connection"] == "close"
-    assert s._stopped.wait(10)
+    assert s._engine.stopped.wait(10)
     assert not s.web_thread.is_alive()
 
 
@@ -65,7 +65,7 @@ def test_foreground_start_returns_after_shutdown():
     t = threading.Thread(target=run)
     t.start()
     deadline = time.monotonic() + 5
-    while s._listener is None or s.port in (None, 0, 80):
+    while s._engine is None or s.port in (None, 0, 80):
         assert time.monotonic() < deadline
         time.sleep(0.01)
     deadline = time.monotonic() + 5

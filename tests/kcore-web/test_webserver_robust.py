@@ -197,7 +197,7 @@ def test_many_idle_clients_do_not_starve_a_normal_one(serve, raw):
     worst = max(ok(s) for _ in range(10))
     assert worst < 0.5
     assert threading.active_count() == before  # no thread per connection
-    assert len(s._conns) >= 200
+    assert len(s._engine.conns) >= 200
 
 
 def test_slow_handlers_do_not_block_the_reader(srv):
@@ -228,7 +228,7 @@ def test_clients_that_do_not_read_responses_do_not_hold_workers(serve, raw, poll
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         c.send(b"GET /big HTTP/1.1\r\n\r\n")  # then never reads
         sleepers.append(c)
-    poll(lambda: len(s._conns) >= 3)
+    poll(lambda: len(s._engine.conns) >= 3)
     time.sleep(0.2)
     assert ok(s) < 0.5  # the only worker is free: the big writes are parked
     # Each stalled write is cut once write_timeout passes.

@@ -12,6 +12,8 @@ measures requests/s and p50/p99 latency with wrk (Debian package ``wrk``) at
                 (``disable_nagle_algorithm``), backlog 128, no request log
 * waitress    - waitress (WSGI), default 4 threads
 * uvicorn     - uvicorn with http="httptools", loop="asyncio", no access log
+* uvicorn-std - ``uvicorn[standard]`` as it runs by default when installed:
+                httptools and uvloop, one worker, no access log
 
 and prints each kcore figure as a ratio against each reference. Then the
 kcore-only checks of the issue: /varz vs the trivial handler, a normal
@@ -109,7 +111,7 @@ async def _asgi_app(scope, receive, send):
     await send({"type": "http.response.body", "body": HELLO})
 
 
-def serve_uvicorn(port, threads):
+def _uvicorn(port, loop):
     import uvicorn
 
     uvicorn.run(
@@ -117,11 +119,20 @@ def serve_uvicorn(port, threads):
         host="127.0.0.1",
         port=port,
         http="httptools",
-        loop="asyncio",
+        loop=loop,
+        workers=1,
         access_log=False,
         log_level="warning",
         lifespan="off",
     )
+
+
+def serve_uvicorn(port, threads):
+    _uvicorn(port, "asyncio")
+
+
+def serve_uvicorn_std(port, threads):
+    _uvicorn(port, "uvloop")
 
 
 SERVERS = {
@@ -129,6 +140,7 @@ SERVERS = {
     "stdlib": serve_stdlib,
     "waitress": serve_waitress,
     "uvicorn": serve_uvicorn,
+    "uvicorn-std": serve_uvicorn_std,
 }
 
 

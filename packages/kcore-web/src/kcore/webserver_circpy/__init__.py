@@ -25,6 +25,8 @@ __version__ = "0.1.0"
 
 from kcore.common import platform as _platform
 from kcore.webserver_base import (
+    FORM_METHODS,
+    SERVED_METHODS,
     TEXT_PLAIN,
     HttpError,
     Request,
@@ -35,7 +37,10 @@ from kcore.webserver_base import (
     default_logging_adapter,
     parse_form,
     parse_request_head,
+    response_head,
 )
+
+CIRCUITPYTHON = _platform.CIRCUITPYTHON
 
 MSG_DONTWAIT = 64
 _EAGAIN = (11, 35, 115, 116)  # EAGAIN (Linux), EAGAIN (BSD), EINPROGRESS, ETIMEDOUT
@@ -68,6 +73,9 @@ class WebServer(WebServerBase):
     exception, answered 500), -2 (bad or incomplete request, answered with
     its error status), -3 (404).
     """
+
+    #: The ``Server`` header of this server's responses.
+    server_name = "kds_webserver_circpy"
 
     def __init__(
         self,
@@ -217,7 +225,7 @@ class WebServer(WebServerBase):
             raise HttpError(431, "request header fields too large")
         method, target, version, headers = parse_request_head(buf[:end], 50)
         kind, length = body_framing(headers, self.max_body)
-        if method in ("POST", "PUT", "PATCH") and "content-length" not in headers:
+        if method in FORM_METHODS and "content-length" not in headers:
             raise HttpError(411, "%s needs a Content-Length" % method)
         if kind == "chunked":
             raise HttpError(
@@ -234,7 +242,7 @@ class WebServer(WebServerBase):
                 raise HttpError(400, "connection closed mid-body")
             body += data
         body = body[:length]
-        if method not in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+        if method not in SERVED_METHODS:
             raise HttpError(501, "method not implemented")
         check_path(target.split("?")[0])
         request = Request(
@@ -246,7 +254,7 @@ class WebServer(WebServerBase):
             server=self,
             http_version=version,
         )
-        if body and method in ("POST", "PUT", "PATCH"):
+        if body and method in FORM_METHODS:
             request.post_params, request.files = parse_form(headers.get("content-type"), body)
         return request
 
@@ -267,25 +275,32 @@ class WebServer(WebServerBase):
 
     def _send_response(self, client, response, head_only=False):
         status = response.status_code
-        head = "HTTP/1.1 %d %s\r\nServer: kds_webserver_circpy\r\nConnection: close\r\n" % (
+        if status < 100:  # a failed handler (-1): a bare 500
+            status, body, reason = 500, b"", None
+        else:
+            body, reason = b"", response.status_msg
+        stream = response.stream
+        length = None
+        if stream is None:
+            if status == response.status_code:
+                body = response.body_bytes()
+            length = len(body)
+        head = response_head(
             status,
-            response.status_msg,
+            response.msg_type,
+            length,
+            response.extra_headers,
+            keep_alive=False,
+            reason=reason,
+            server=self.server_name,
         )
-        head += "Content-Type: %s\r\n" % response.msg_type
-        body = b""
-        if response.stream is None:
-            body = response.body_bytes()
-            head += "Content-Length: %d\r\n" % len(body)
-        for k, v in response.extra_headers.items():
-            head += "%s: %s\r\n" % (k, v)
-        head += "\r\n"
         if head_only or status in (204, 304):
-            return self._send_all(client, head.encode())
-        if response.stream is None:
-            return self._send_all(client, head.encode() + body)
-        if not self._send_all(client, head.encode()):
+            return self._send_all(client, head)
+        if stream is None:
+            return self._send_all(client, head + body)
+        if not self._send_all(client, head):
             return False
-        for chunk in response.stream:
+        for chunk in stream:
             if isinstance(chunk, str):
                 chunk = chunk.encode()
             if not self._send_all(client, chunk):
