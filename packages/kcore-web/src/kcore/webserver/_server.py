@@ -15,16 +15,13 @@ from kcore.webserver._http import Limits
 from kcore.webserver._poller import make_poller
 from kcore.webserver._writer import Closed, ResponseWriter
 from kcore.webserver_base import (
-    FORM_METHODS,
-    SERVED_METHODS,
     TEXT_PLAIN,
     HttpError,
     Request,
     Response,
     WebServerBase,
-    check_path,
     default_logging_adapter,
-    parse_form,
+    request_from_wire,
     ws_varz_handler,
 )
 
@@ -270,17 +267,8 @@ class WebServer(WebServerBase):
         method = preq.method
         keep_alive = preq.keep_alive and not self._stopping
         try:
-            if method not in SERVED_METHODS:
-                raise HttpError(501, "method not implemented")
-            check_path(preq.target.split("?", 1)[0])
-            request = Request(
-                method,
-                preq.target,
-                body=preq.body,
-                headers=preq.headers,
-                remote_address=conn.addr,
-                server=self,
-                http_version=preq.version,
+            request = request_from_wire(
+                method, preq.target, preq.version, preq.headers, preq.body, conn.addr, self
             )
             if conn.tls:
                 request.tls_peer_cert = conn.sock.getpeercert() or None
@@ -288,10 +276,6 @@ class WebServer(WebServerBase):
                 outcome = self._maybe_websocket(conn, request)
                 if outcome is not None:
                     return outcome
-            if preq.body and method in FORM_METHODS:
-                request.post_params, request.files = parse_form(
-                    preq.headers.get("content-type"), preq.body
-                )
             response = self.find_and_run_handler(request)
         except HttpError as e:
             self.count("web-status-%d" % e.status)

@@ -103,7 +103,7 @@ class ResponseWriter:
         stream = response.stream
         chunked = False
         length = None  # type: Optional[int]
-        reason = response.status_msg if status == response.status_code else None
+        reason = response.reason if status == response.status_code else None
         if stream is None:
             body = response.body_bytes() if status == response.status_code else b""
             if status != 204 and status != 304:

@@ -44,6 +44,7 @@ from kcore.webserver_base._messages import (  # noqa: F401
     Request,
     Response,
     error_response,
+    request_from_wire,
 )
 from kcore.webserver_base._pages import (  # noqa: F401
     INTROSPECTION_PATHS,

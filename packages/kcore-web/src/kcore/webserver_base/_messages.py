@@ -1,7 +1,15 @@
 """Request and Response: what handlers receive and return."""
 
-from kcore.webserver_base._forms import parse_query
-from kcore.webserver_base._wire import STATUS_TEXT, TEXT_HTML, TEXT_PLAIN, Headers, is_token
+from kcore.webserver_base._forms import parse_form, parse_query
+from kcore.webserver_base._wire import (
+    FORM_METHODS,
+    SERVED_METHODS,
+    TEXT_PLAIN,
+    Headers,
+    HttpError,
+    check_path,
+    is_token,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -59,6 +67,35 @@ class Request:
         return "Request(%r, %r)" % (self.method, self.full_path)
 
 
+def request_from_wire(
+    method: str,
+    target: str,
+    version: str,
+    headers: Headers,
+    body: "bytes | None",
+    remote_address: "Any" = None,
+    server: "Any" = None,
+) -> Request:
+    """The Request for a request read off the wire, as every server makes
+    it: the method must be one handlers serve (else HttpError 501), the path
+    must pass :func:`check_path` (400), a form body is parsed (400/413)."""
+    if method not in SERVED_METHODS:
+        raise HttpError(501, "method not implemented")
+    check_path(target.split("?", 1)[0])
+    request = Request(
+        method,
+        target,
+        body=body,
+        headers=headers,
+        remote_address=remote_address,
+        server=server,
+        http_version=version,
+    )
+    if body and method in FORM_METHODS:
+        request.post_params, request.files = parse_form(headers.get("content-type"), body)
+    return request
+
+
 def _is_iterator(body: object) -> bool:
     return hasattr(body, "__next__") and not isinstance(body, (str, bytes, bytearray))
 
@@ -67,10 +104,18 @@ class Response:
     """What a handler returns.
 
     ``body``: str (sent UTF-8), bytes (sent as is), an iterator of str/bytes
-    chunks (streamed; chunked encoding on HTTP/1.1), or None. ``msg_type``
-    defaults to ``text/html`` for a body starting with ``<``, ``text/plain``
-    otherwise (``application/octet-stream`` for bytes). ``status_msg``
-    overrides the reason phrase. ``ok`` is true for 2xx statuses.
+    chunks (streamed; chunked encoding on HTTP/1.1), or None (``''``).
+
+    ``msg_type`` keeps the original's values: ``text/html`` for a body
+    starting with ``<``, ``text`` for other text, ``?`` for an empty body,
+    ``application/octet-stream`` for bytes. On the wire the short ones
+    become valid MIME types (see :func:`wire_content_type`).
+
+    ``status_code`` is 100..599, or -1 for a handler that failed (then
+    ``exception`` holds what it raised; servers send a bare 500).
+    ``status_msg`` is ``OK`` for 200 and ``NOTOK`` otherwise unless given;
+    the reason phrase sent is the given one, else the standard one.
+    ``ok`` is true for status 200.
     """
 
     def __init__(
@@ -85,8 +130,8 @@ class Response:
     ) -> None:
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise ValueError("status_code must be an int, got %r" % (status_code,))
-        if not 100 <= status_code <= 599:
-            raise ValueError("status_code must be 100..599, got %d" % status_code)
+        if not 100 <= status_code <= 599 and status_code != -1:
+            raise ValueError("status_code must be 100..599 (or -1), got %d" % status_code)
         self.status_code = status_code
         self.stream = None  # type: Any
         if body is None:
@@ -104,10 +149,14 @@ class Response:
         if msg_type is None:
             if binary:
                 msg_type = "application/octet-stream"
-            elif isinstance(body, str) and body[:1] == "<":
-                msg_type = TEXT_HTML
+            elif self.stream is not None:
+                msg_type = "text"
+            elif not body:
+                msg_type = "?"
+            elif body[:1] == "<":
+                msg_type = "text/html"
             else:
-                msg_type = TEXT_PLAIN
+                msg_type = "text"
         self.msg_type = _check_header_value("Content-Type", msg_type)
         self.extra_headers = {}  # type: dict
         if extra_headers:
@@ -118,11 +167,12 @@ class Response:
         self.exception = exception
         if status_msg is not None:
             status_msg = _check_header_value("status_msg", status_msg)
-        self.status_msg = status_msg or STATUS_TEXT.get(status_code, "Unknown")
+        self.reason = status_msg  # type: str | None  # the reason phrase to send, if given
+        self.status_msg = status_msg or ("OK" if status_code == 200 else "NOTOK")
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status_code < 300
+        return self.status_code == 200
 
     def body_bytes(self) -> bytes:
         """The (non-streamed) body as bytes."""

@@ -13,7 +13,7 @@ from kcore.common.urls import unquote_plus
 from kcore.varz import DEFAULT_STORE
 from kcore.webserver_base._forms import parse_query
 from kcore.webserver_base._messages import Response
-from kcore.webserver_base._wire import TEXT_HTML, TEXT_PLAIN
+from kcore.webserver_base._wire import TEXT_PLAIN
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -48,31 +48,31 @@ def _store_of(request: "Request") -> "Any":
 
 def healthz_page(request: "Request") -> Response:
     """/healthz: ``ok`` (programs usually route their own)."""
-    return Response("ok", msg_type=TEXT_PLAIN)
+    return Response("ok")
 
 
 def favicon_page(request: "Request") -> Response:
-    """/favicon.ico: nothing."""
-    return Response(b"", 204, msg_type="image/x-icon")
+    """/favicon.ico: an empty page."""
+    return Response("")
 
 
 def flagz_page(flagz_args: "Any") -> Response:
     """/flagz: a dict or argparse Namespace as an escaped table, secrets redacted."""
     if flagz_args is None:
-        return Response("no flagz data available", 503, msg_type=TEXT_PLAIN)
+        return Response("no flagz data available", 503)
     args = flagz_args if hasattr(flagz_args, "items") else vars(flagz_args)
     shown = {}
     for k, v in args.items():
         shown[k] = REDACTED if _looks_secret(str(k)) and v not in (None, "") else v
-    return Response(str(H.dict_to_page(shown, "flagz")), msg_type=TEXT_HTML)
+    return Response(str(H.dict_to_page(shown, "flagz")))
 
 
 def logz_page(logger: "Any") -> Response:
     """/logz: the logging adapter's (already escaped) recent log lines."""
     getter = logger.get_logz_html if logger is not None else None
     if getter is None:
-        return Response("no log data available", 503, msg_type=TEXT_PLAIN)
-    return Response(str(H.html_page_wrap(H.raw(getter()), "logz")), msg_type=TEXT_HTML)
+        return Response("no log data available", 503)
+    return Response(str(H.html_page_wrap(H.raw(getter()), "logz")))
 
 
 # ---------------------------------------------------------------- /varz
@@ -84,11 +84,11 @@ def varz_handler(request: "Request", extra_dict: "dict | None" = None) -> Respon
     store = _store_of(request)
     if request.query:
         name = unquote_plus(request.query.split("&")[0])
-        return Response(str(store.get(name)), msg_type=TEXT_PLAIN)
+        return Response(str(store.get(name)), msg_type="text")  # never text/html
     d = store.get_dict()
     if extra_dict:
         d.update(extra_dict)
-    return Response(varz_page(d), msg_type=TEXT_HTML)
+    return Response(varz_page(d))
 
 
 def _esc(text: str) -> str:

@@ -5,7 +5,7 @@ import sys
 from kcore.varz import store_of
 from kcore.webserver_base import _pages
 from kcore.webserver_base._messages import Request, Response, error_response
-from kcore.webserver_base._wire import KNOWN_METHODS, TEXT_PLAIN
+from kcore.webserver_base._wire import KNOWN_METHODS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -100,10 +100,23 @@ def _normalize(route_regex: str) -> str:
 
 
 def _as_response(value: object) -> Response:
+    """A handler's result as a Response: a Response as is; an object with a
+    Response's ``body``, ``status_code`` and ``msg_type`` (kcore.varz_prom's
+    page, made without importing this package) copied into one; None as
+    ``''``; anything else as its text."""
     if isinstance(value, Response):
         return value
     if value is None:
         return Response("")
+    if hasattr(value, "status_code") and hasattr(value, "msg_type") and hasattr(value, "body"):
+        v = value  # type: Any
+        return Response(
+            v.body,
+            v.status_code,
+            getattr(v, "extra_headers", None),
+            v.msg_type,
+            getattr(v, "exception", None),
+        )
     return Response(value)
 
 
@@ -280,7 +293,7 @@ class WebServerBase:
             return _as_response(func(request))
         except Exception as e:
             self._log_exception(request, e)
-            return Response("internal server error\n", 500, msg_type=TEXT_PLAIN, exception=e)
+            return Response(None, -1, exception=e)  # sent as a bare 500
 
     def _log_exception(self, request: "Any", e: BaseException) -> None:
         if self.varz_store is not None:

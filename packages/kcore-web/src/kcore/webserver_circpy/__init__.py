@@ -26,17 +26,14 @@ __version__ = "0.1.0"
 from kcore.common import platform as _platform
 from kcore.webserver_base import (
     FORM_METHODS,
-    SERVED_METHODS,
     TEXT_PLAIN,
     HttpError,
-    Request,
     Response,
     WebServerBase,
     body_framing,
-    check_path,
     default_logging_adapter,
-    parse_form,
     parse_request_head,
+    request_from_wire,
     response_head,
 )
 
@@ -241,22 +238,9 @@ class WebServer(WebServerBase):
             if not data:
                 raise HttpError(400, "connection closed mid-body")
             body += data
-        body = body[:length]
-        if method not in SERVED_METHODS:
-            raise HttpError(501, "method not implemented")
-        check_path(target.split("?")[0])
-        request = Request(
-            method,
-            target,
-            body=body,
-            headers=headers,
-            remote_address=remote_address,
-            server=self,
-            http_version=version,
+        return request_from_wire(
+            method, target, version, headers, body[:length], remote_address, self
         )
-        if body and method in FORM_METHODS:
-            request.post_params, request.files = parse_form(headers.get("content-type"), body)
-        return request
 
     def _send_all(self, client, data):
         view = memoryview(data)
@@ -278,7 +262,7 @@ class WebServer(WebServerBase):
         if status < 100:  # a failed handler (-1): a bare 500
             status, body, reason = 500, b"", None
         else:
-            body, reason = b"", response.status_msg
+            body, reason = b"", response.reason
         stream = response.stream
         length = None
         if stream is None:
