@@ -32,7 +32,7 @@ from kcore.common import platform as _platform
 CIRCUITPYTHON = _platform.CIRCUITPYTHON
 
 
-def _program_name():
+def _program_name() -> str:
     if CIRCUITPYTHON:
         return "code.py"
     argv = getattr(sys, "argv", None) or [""]
@@ -265,11 +265,11 @@ class Store:
             lock.release()
 
 
-def _bound(n: object) -> int:
-    n = int(n)  # type: ignore[call-overload]
-    if n < 1:
-        raise ValueError("varz max keys must be >= 1, got %d" % n)
-    return n
+def _bound(n: "int | str") -> int:
+    bound = int(n)
+    if bound < 1:
+        raise ValueError("varz max keys must be >= 1, got %d" % bound)
+    return bound
 
 
 _LOG_STATS = []  # type: list  # kcore.common.log_stats, looked up once

@@ -5,7 +5,11 @@ the input becomes an :class:`~kcore.webserver_base.HttpError` carrying the
 status to answer; nothing else escapes for any input.
 """
 
-from kcore.webserver_base import HttpError, body_framing, parse_request_head
+from kcore.webserver_base import Headers, HttpError, body_framing, parse_request_head
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import List, Optional, Sequence
 
 
 class Limits:
@@ -13,12 +17,12 @@ class Limits:
 
     def __init__(
         self,
-        max_header_bytes=16384,
-        max_request_line=8192,
-        max_headers=100,
-        max_body=1048576,
-        max_chunk_line=1024,
-    ):
+        max_header_bytes: int = 16384,
+        max_request_line: int = 8192,
+        max_headers: int = 100,
+        max_body: int = 1048576,
+        max_chunk_line: int = 1024,
+    ) -> None:
         self.max_header_bytes = max_header_bytes
         self.max_request_line = max_request_line
         self.max_headers = max_headers
@@ -31,7 +35,16 @@ class ParsedRequest:
 
     __slots__ = ("body", "expect_continue", "headers", "keep_alive", "method", "target", "version")
 
-    def __init__(self, method, target, version, headers, body, keep_alive, expect_continue):
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        version: str,
+        headers: Headers,
+        body: bytes,
+        keep_alive: bool,
+        expect_continue: bool,
+    ) -> None:
         self.method = method
         self.target = target
         self.version = version
@@ -46,7 +59,7 @@ _HEXDIGITS = b"0123456789abcdefABCDEF"
 _NEED_LENGTH = ("POST", "PUT", "PATCH")
 
 
-def _connection_tokens(headers):
+def _connection_tokens(headers: Headers) -> "Sequence[str]":
     value = headers.get("connection")
     if not value:
         return ()
@@ -61,24 +74,24 @@ class RequestReader:
     ``continue_pending`` whether a ``100 Continue`` should be sent now.
     """
 
-    def __init__(self, limits=None):
+    def __init__(self, limits: "Optional[Limits]" = None) -> None:
         self.limits = limits or Limits()
         self.buf = bytearray()
         self._state = _HEAD
         self._head = []  # type: list
         self._need = 0
-        self._chunks = []
+        self._chunks: List[bytes] = []
         self._body_len = 0
         self.continue_pending = False
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> None:
         self.buf += data
 
     @property
-    def started(self):
+    def started(self) -> bool:
         return self._state != _HEAD or bool(self.buf)
 
-    def next_request(self):
+    def next_request(self) -> "Optional[ParsedRequest]":
         """The next complete request, or None if more bytes are needed."""
         buf = self.buf
         lim = self.limits
@@ -179,13 +192,13 @@ class RequestReader:
                 if b":" not in line:
                     raise HttpError(400, "malformed chunked trailer")
 
-    def _too_big_head(self, buf):
+    def _too_big_head(self, buf: bytearray) -> None:
         line_end = buf.find(b"\r\n")
         if line_end < 0 or line_end > self.limits.max_request_line:
             raise HttpError(414, "request line too long")
         raise HttpError(431, "request header fields too large")
 
-    def _done(self, body):
+    def _done(self, body: bytes) -> ParsedRequest:
         method, target, version, headers, keep_alive, expect_continue = self._head
         self._head = []
         self._chunks = []

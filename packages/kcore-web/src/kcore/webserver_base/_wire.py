@@ -117,7 +117,7 @@ class Headers:
         self._map = {}  # type: dict
         if pairs:
             items = pairs.items() if hasattr(pairs, "items") else pairs
-            for name, value in items:  # type: ignore[attr-defined]
+            for name, value in items:  # type: ignore[union-attr]
                 self.add(name, value)
 
     @classmethod

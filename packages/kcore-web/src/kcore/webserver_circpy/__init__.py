@@ -37,6 +37,12 @@ from kcore.webserver_base import (
     response_head,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Tuple
+
+    from kcore.webserver_base import Request
+
 CIRCUITPYTHON = _platform.CIRCUITPYTHON
 
 MSG_DONTWAIT = 64
@@ -44,14 +50,14 @@ _EAGAIN = (11, 35, 115, 116)  # EAGAIN (Linux), EAGAIN (BSD), EINPROGRESS, ETIME
 _TIMEDOUT = (110, 116, 60)
 
 
-def _errno(e):
+def _errno(e: BaseException) -> "Any":
     n = getattr(e, "errno", None)
     if n is None and e.args:
         n = e.args[0]
     return n
 
 
-def _default_pool():
+def _default_pool() -> "Any":
     if _platform.CIRCUITPYTHON:
         import socketpool  # type: ignore[import-not-found]
         import wifi  # type: ignore[import-not-found]
@@ -76,19 +82,19 @@ class WebServer(WebServerBase):
 
     def __init__(
         self,
-        handlers=None,
-        port=80,
-        listen_address="127.0.0.1",
-        blocking=False,
-        timeout=5,
-        backlog_queue_size=3,
-        socket=None,
-        pool=None,
-        max_header_bytes=4096,
-        max_body=16384,
-        *args,
-        **kwargs,
-    ):
+        handlers: "Any" = None,
+        port: int = 80,
+        listen_address: str = "127.0.0.1",
+        blocking: bool = False,
+        timeout: float = 5,
+        backlog_queue_size: int = 3,
+        socket: "Any" = None,
+        pool: "Any" = None,
+        max_header_bytes: int = 4096,
+        max_body: int = 16384,
+        *args: "Any",
+        **kwargs: "Any",
+    ) -> None:
         if kwargs.get("logging_adapter") is None:
             kwargs["logging_adapter"] = default_logging_adapter()
         super().__init__(handlers, port, *args, **kwargs)
@@ -116,31 +122,31 @@ class WebServer(WebServerBase):
             except (AttributeError, OSError):
                 pass
 
-    def _address(self, host, port):
+    def _address(self, host: str, port: int) -> "Any":
         getaddrinfo = getattr(self.pool, "getaddrinfo", None)
         if getaddrinfo is not None:
             return getaddrinfo(host, port)[0][-1]
         return (host, port)
 
-    def close(self):
+    def close(self) -> None:
         """Stop listening."""
         try:
             self.socket.close()
         except OSError:
             pass
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "WebServer":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: "Any") -> None:
         self.close()
 
     # ------------------------------------------------------------ serving
 
-    def listen(self):
+    def listen(self) -> int:
         """Accept and serve at most one connection (see the class doc for the codes)."""
         try:
             client, addr = self.socket.accept()
@@ -156,7 +162,7 @@ class WebServer(WebServerBase):
             except OSError:
                 pass
 
-    def _peer(self, addr):
+    def _peer(self, addr: "Any") -> "Any":
         if isinstance(addr, (bytes, bytearray)):
             conv = getattr(self.pool, "sockaddr", None)
             if conv is not None:
@@ -170,7 +176,7 @@ class WebServer(WebServerBase):
                     pass
         return addr
 
-    def _serve(self, client, addr):
+    def _serve(self, client: "Any", addr: "Any") -> int:
         try:
             client.setblocking(True)
             client.settimeout(self.timeout)
@@ -195,7 +201,7 @@ class WebServer(WebServerBase):
             return -3
         return 1
 
-    def _recv(self, client, n):
+    def _recv(self, client: "Any", n: int) -> bytes:
         recv = getattr(client, "recv", None)
         if recv is not None:
             return recv(n)
@@ -203,7 +209,7 @@ class WebServer(WebServerBase):
         k = client.recv_into(buf)
         return bytes(buf[:k])
 
-    def _read_request(self, client, remote_address=None):
+    def _read_request(self, client: "Any", remote_address: "Any" = None) -> "Request":
         deadline = _platform.monotonic_ms() + int(self.timeout * 1000)
         buf = b""
         while True:
@@ -228,8 +234,9 @@ class WebServer(WebServerBase):
             raise HttpError(
                 411, "chunked request bodies are not supported here: send Content-Length"
             )
+        length = length or 0  # chunked was refused above
         body = buf[end + 4 :]
-        if len(body) < length and headers.get("expect", "").lower() == "100-continue":
+        if len(body) < length and (headers.get("expect") or "").lower() == "100-continue":
             self._send_all(client, b"HTTP/1.1 100 Continue\r\n\r\n")
         while len(body) < length:
             if _platform.monotonic_ms() > deadline:
@@ -242,7 +249,7 @@ class WebServer(WebServerBase):
             method, target, version, headers, body[:length], remote_address, self
         )
 
-    def _send_all(self, client, data):
+    def _send_all(self, client: "Any", data: bytes) -> bool:
         view = memoryview(data)
         deadline = _platform.monotonic_ms() + int(self.timeout * 1000)
         while len(view):
@@ -257,7 +264,7 @@ class WebServer(WebServerBase):
             view = view[n:]
         return True
 
-    def _send_response(self, client, response, head_only=False):
+    def _send_response(self, client: "Any", response: Response, head_only: bool = False) -> bool:
         status = response.status_code
         if status < 100:  # a failed handler (-1): a bare 500
             status, body, reason = 500, b"", None
@@ -292,7 +299,9 @@ class WebServer(WebServerBase):
         return True
 
 
-def connect_wifi(dhcp_hostname, ssid, wifi_password, print_addrs=True):
+def connect_wifi(
+    dhcp_hostname: str, ssid: str, wifi_password: str, print_addrs: bool = True
+) -> "Tuple[str, str]":
     """Join a WiFi network on a CircuitPython board; returns (mac, ip)."""
     import wifi  # type: ignore[import-not-found]
 
