@@ -17,7 +17,9 @@ measures requests/s and p50/p99 latency with wrk (Debian package ``wrk``) at
 * uvicorn-std - ``uvicorn[standard]`` as it runs by default when installed:
                 httptools and uvloop, one worker, no access log
 
-and prints each kcore figure as a ratio against each reference. Then the
+and prints each kcore figure as a ratio against each reference, with the
+server's CPU time per request (user + system, from /proc) beside it: on a
+machine others load too, CPU per request is the steadier figure. Then the
 kcore-only checks of the issue: /varz vs the trivial handler, a normal
 request's latency with 200 idle slow clients connected (and the server's
 thread count), idle keep-alive timeout, 413 for a body over the limit,
@@ -215,17 +217,33 @@ def _to_ms(text):
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def wrk(port, path, connections, duration, close=False):
+def cpu_seconds(pid):
+    """User and system CPU seconds a process has used so far (Linux), or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port, path, connections, duration, close=False, pid=None):
     args = ["wrk", "-t1", "-c%d" % connections, "-d%ds" % duration, "--latency", "--timeout", "5s"]
     if close:
         args += ["-H", "Connection: close"]
+    cpu_before = cpu_seconds(pid) if pid else None
     out = subprocess.run(
         [*args, "http://127.0.0.1:%d%s" % (port, path)],
         capture_output=True,
         text=True,
         timeout=duration + 30,
     ).stdout
+    cpu_after = cpu_seconds(pid) if pid else None
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and total:
+        cpu_us = (cpu_after - cpu_before) * 1e6 / total
     # Anchored: the Stdev column of "Thread Stats" also holds percentages.
     p50 = _to_ms(re.search(r"^\s*50%[ \t]+(\S+)", out, re.M).group(1))
     p99 = _to_ms(re.search(r"^\s*99%[ \t]+(\S+)", out, re.M).group(1))
@@ -233,6 +251,7 @@ def wrk(port, path, connections, duration, close=False):
     errors = re.search(r"Socket errors: (.*)", out)
     return {
         "rps": rps,
+        "cpu_us": cpu_us,
         "p50": p50,
         "p99": p99,
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
@@ -246,6 +265,8 @@ def _median_run(runs):
     out = {}
     for k in ("rps", "p50", "p99"):
         out[k] = statistics.median([r[k] for r in runs])
+    cpu = [r["cpu_us"] for r in runs if r.get("cpu_us") is not None]
+    out["cpu_us"] = statistics.median(cpu) if cpu else None
     out["non2xx"] = sum(r["non2xx"] for r in runs)
     out["errors"] = "; ".join(r["errors"] for r in runs if r["errors"])
     if all("overflows" in r for r in runs):
@@ -394,7 +415,14 @@ def main():
                 for name in order:
                     before = listen_overflows()
                     try:
-                        r = wrk(children[name].port, "/", conns, args.duration, close)
+                        r = wrk(
+                            children[name].port,
+                            "/",
+                            conns,
+                            args.duration,
+                            close,
+                            children[name].proc.pid,
+                        )
                     except (AttributeError, ValueError) as e:
                         print("  %s %s: wrk output not understood (%s)" % (name, label, e))
                         continue
@@ -403,7 +431,13 @@ def main():
                         r["overflows"] = after - before
                     runs.setdefault((name, label), []).append(r)
                     if name == "kcore" and label == "keep-alive c=64":
-                        v = wrk(children[name].port, "/varz", 64, args.duration)
+                        v = wrk(
+                            children[name].port,
+                            "/varz",
+                            64,
+                            args.duration,
+                            pid=children[name].proc.pid,
+                        )
                         runs.setdefault(("kcore", "/varz"), []).append(v)
         for key, rs in runs.items():
             results[key] = _median_run(rs)
@@ -420,8 +454,8 @@ def main():
 
     print()
     print(
-        "%-24s %-13s %10s %9s %9s  %s"
-        % ("scenario", "server", "req/s", "p50 ms", "p99 ms", "notes")
+        "%-24s %-13s %10s %9s %9s %9s  %s"
+        % ("scenario", "server", "req/s", "p50 ms", "p99 ms", "CPU us/r", "notes")
     )
     for label, _c, _close in scenarios:
         for name in wanted:
@@ -438,8 +472,16 @@ def main():
             if r["rounds"] > 1:
                 notes.append("range %.0f-%.0f" % r["rps_range"])
             print(
-                "%-24s %-13s %10.0f %9.2f %9.2f  %s"
-                % (label, name, r["rps"], r["p50"], r["p99"], "; ".join(notes))
+                "%-24s %-13s %10.0f %9.2f %9.2f %9s  %s"
+                % (
+                    label,
+                    name,
+                    r["rps"],
+                    r["p50"],
+                    r["p99"],
+                    "%.1f" % r["cpu_us"] if r.get("cpu_us") else "-",
+                    "; ".join(notes),
+                )
             )
     print()
     # The goals of issue 11 item 7: at least uvicorn[standard] everywhere, and
@@ -458,13 +500,22 @@ def main():
                         goals[ref],
                         "met" if k["rps"] / r["rps"] >= goals[ref] else "NOT met",
                     )
-                print("kcore / %-11s %-24s %6.2fx%s" % (ref, label, k["rps"] / r["rps"], verdict))
+                cpu = ""
+                if k.get("cpu_us") and r.get("cpu_us"):
+                    cpu = "  (CPU per request: %.2fx less)" % (r["cpu_us"] / k["cpu_us"])
+                print(
+                    "kcore / %-11s %-24s %6.2fx%s%s"
+                    % (ref, label, k["rps"] / r["rps"], verdict, cpu)
+                )
         d = results.get(("kcore-default", label))
         if d:
             ratio = d["rps"] / k["rps"]
+            cpu = ""
+            if k.get("cpu_us") and d.get("cpu_us"):
+                cpu = "  (CPU per request: %.2fx)" % (k["cpu_us"] / d["cpu_us"])
             print(
-                "kcore-default / kcore %-24s %6.2fx  goal >= 0.9x: %s"
-                % (label, ratio, "met" if ratio >= 0.9 else "NOT met")
+                "kcore-default / kcore %-24s %6.2fx  goal >= 0.9x: %s%s"
+                % (label, ratio, "met" if ratio >= 0.9 else "NOT met", cpu)
             )
     k64 = results.get(("kcore", "keep-alive c=64"))
     kclose = results.get(("kcore", "Connection: close c=64"))
@@ -489,6 +540,11 @@ def main():
                 v["p99"],
             )
         )
+        if v.get("cpu_us") and k64.get("cpu_us"):
+            print(
+                "kcore /varz CPU per request %.1f us = %.2fx the trivial handler's"
+                % (v["cpu_us"], k64["cpu_us"] / v["cpu_us"])
+            )
     if "slow" in extra:
         worst, median, threads = extra["slow"]
         print(

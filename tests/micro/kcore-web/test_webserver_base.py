@@ -332,3 +332,46 @@ def test_flagz_redacts_secret_looking_flags():
     assert "hunter2" not in body and "abc" not in body
     assert body.count("(redacted)") == 2
     assert "8080" in body
+
+
+def test_access_log_is_rate_limited_and_the_rest_counted():
+    lines, general = [], []
+    s = _server(
+        logging_adapter=LoggingAdapter(log_request=lines.append, log_general=general.append),
+        access_log_rate=5,
+    )
+    s._log_window = 10**12  # a second that never ends: everything over 5 is counted
+    for _ in range(12):
+        s.test_handler("/hello")
+    assert len(lines) == 5
+    assert s._log_skipped == 7
+    s._log_window = -1  # the next second begins: the count is reported once
+    s.test_handler("/hello")
+    assert len(general) == 1 and "7 more request lines" in general[0]
+    assert len(lines) == 6
+    unlimited = _server(
+        logging_adapter=LoggingAdapter(log_request=lines.append), access_log_rate=None
+    )
+    for _ in range(20):
+        unlimited.test_handler("/hello")
+    assert len(lines) == 26
+
+
+def test_varz_page_stays_exact_while_values_change():
+    from kcore import html as H
+    from kcore.webserver_base import varz_page
+
+    d = {"a": 1, "b": "x", "c": 2.5}
+    for step in range(6):
+        d["a"] = step  # a counter
+        if step == 2:
+            d["b"] = "<changed>"
+        if step == 3:
+            d["new"] = None  # a new key: the page is laid out again
+        if step == 4:
+            del d["c"]
+        if step == 5:
+            d["obj"] = [1, "<2>"]  # not a plain value: always rendered afresh
+        assert varz_page(d, "t2") == str(H.dict_to_page(d, "t2")), step
+    d["obj"].append(3)  # same list, changed in place
+    assert varz_page(d, "t2") == str(H.dict_to_page(d, "t2"))

@@ -124,9 +124,14 @@ class Store:
             snapshot = dict(self.values)
         finally:
             lock.release()
-        out = _log_stats() if self.log_stats else {}
+        if self.log_stats:
+            out = _log_stats()
+            out.update(snapshot)
+        else:
+            out = snapshot
         for k, v in snapshot.items():
-            out[k] = _evaluate(v) if callable(v) else v
+            if callable(v):
+                out[k] = _evaluate(v)
         return out
 
     def get_kinds(self) -> dict:
@@ -189,6 +194,9 @@ class Store:
         try:
             for name in names:
                 old = values.get(name)
+                if old.__class__ is int and kinds.get(name) == "counter":  # the usual case
+                    values[name] = old + 1  # type: ignore[operator]
+                    continue
                 if old is None:
                     if not self._room_for(name):
                         continue
@@ -196,9 +204,7 @@ class Store:
                 elif not isinstance(old, _NUMBER) or isinstance(old, bool):
                     old = 0
                 values[name] = old + 1
-                if name not in kinds:
-                    kinds[name] = "counter"
-                elif kinds[name] == "stamp":
+                if kinds.get(name) != "gauge":
                     kinds[name] = "counter"
         finally:
             lock.release()

@@ -1,27 +1,32 @@
 """The connection engine of kcore.webserver: worker threads, the connection
 state machine, timeouts and shutdown.
 
-A fixed pool of worker threads shares one poller (see ``_poller``); normally
-one of them is active, more are activated while handlers are slow (see
-:meth:`Engine._worker`). Connections are armed one-shot, so a ready
-connection wakes exactly one worker, which reads what is there without
-blocking, parses it, and runs the handler only once a whole request is
-buffered; then it writes the response (what does not fit the socket buffer
-is finished later on EPOLLOUT, so a client that does not read costs no
-thread either), answers pipelined requests already buffered, and re-arms
-the connection. A slow or hostile client therefore only ever costs a
-buffer, never a thread, and TLS handshakes proceed in non-blocking steps.
+Leader and followers: of the ``threads`` workers one at a time, the
+*leader*, waits on the poller and serves the ready connections one after
+the other, handler included; the others wait their turn. Under the GIL that
+is the fastest way to serve quick handlers (threads that all poll would
+trade the interpreter at every system call). When the leader's handler is
+slow because it waits (on a lock, a socket, a sleep, not on the CPU), the
+housekeeper hands leadership to a waiting worker, so other clients are
+still served; the old leader rejoins the waiting workers when its request
+is done. At most ``threads`` handlers run at once.
 
-A housekeeping thread enforces the request, idle and linger timeouts and
-runs the graceful shutdown. A connection is owned by one thread at a time
-(``_claim``/``_release`` under a lock), so the timeout sweep never races a
-worker.
+A connection is owned by one thread at a time (``_claim`` under a lock):
+reading is non-blocking and a handler runs only once its whole request is
+buffered; a response that does not fit the socket buffer is finished when
+the socket is writable, so a client that does not read costs no thread
+either. A slow or hostile client therefore only ever costs a buffer, never
+a thread, and TLS handshakes proceed in non-blocking steps.
+
+A housekeeping thread enforces the request, idle, write and linger
+timeouts and runs the graceful shutdown.
 
 States of a connection: READING (waiting for or reading a request),
 HANDSHAKE (TLS), WRITING (a parked response is being finished), LINGER
 (half-closed after an error reply, draining what the client still sends).
 """
 
+import collections
 import errno
 import os
 import select
@@ -30,6 +35,7 @@ import threading
 import time
 
 from kcore.webserver._http import RequestReader
+from kcore.webserver._poller import MUTE, READ, WRITE
 from kcore.webserver._writer import Closed, http_date, is_ssl_want
 from kcore.webserver_base import HttpError, error_bytes
 
@@ -41,7 +47,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from kcore.webserver._writer import ResponseWriter
 
 _AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK)
-SLOW_HANDLER = 0.002  # seconds in a handler after which another worker is activated
+#: Seconds a leader may wait inside one event before another worker leads.
+SLOW_HANDLER = 0.002
+#: Seconds after which a leader hands over even while it computes.
+LONG_HANDLER = 0.05
 
 READING, HANDSHAKE, LINGER, WRITING = range(4)
 
@@ -56,6 +65,7 @@ class Conn:
         "deadline",
         "fd",
         "in_request",
+        "interest",
         "owned",
         "reader",
         "sock",
@@ -75,6 +85,7 @@ class Conn:
         self.owned = False
         self.closed = False
         self.in_request = False
+        self.interest = READ  # what the poller watches for (MUTE while another thread owns it)
         self.wbuf: Any = None  # the unsent rest of a response, while WRITING
         self.after_write = "close"
 
@@ -128,14 +139,16 @@ class Engine:
         self.stopped = threading.Event()
         self._tick = threading.Event()
         self._own_lock = threading.Lock()
-        self._busy = 0  # requests being handled or responses parked
-        self._busy_lock = threading.Lock()
-        # Adaptive concurrency: one worker is active (polls and runs handlers)
-        # until handlers are slow; then the housekeeper lets more in.
+        self._parked: set = set()  # connections whose response the poller finishes
+        self._ready: collections.deque = collections.deque()  # polled, not yet served
+        # Leader and followers (see the module doc).
         self._pool_cond = threading.Condition()
-        self._allowed = 1
-        self._active = 0
-        self._busy_since: Dict[int, float] = {}  # worker id -> when its event began
+        self._leader: Optional[int] = None  # the thread id of the leader
+        self._waiting = 0  # workers waiting to lead
+        self._busy_since: Dict[int, float] = {}  # worker id -> when its current event began
+        self._cpu_clocks: Dict[int, Any] = {}  # worker id -> its CPU clock (where known)
+        self._stat_paths: Dict[int, str] = {}  # worker id -> /proc/.../stat (Linux)
+        self._watch: Any = None  # (event start, first look, leader CPU then)
         self._last_activity = 0.0
         poller.add(self.listener_fd)
 
@@ -188,13 +201,14 @@ class Engine:
                 else:
                     poller.dispatch(tick)
                 now = time.monotonic()
-                self._maybe_grow(now)
+                self._maybe_hand_over(now)
                 if self.stopping:
                     if grace_end is None:
                         grace_end = now + self.shutdown_grace
                         self._stop_listening()
                     self._close_idle()
-                    if self._busy <= 0 or now > grace_end:
+                    # Done once no worker is in an event and no response is parked.
+                    if (not self._busy_since and not self._parked) or now > grace_end:
                         break
                 if now >= next_sweep:
                     self._sweep(now)
@@ -219,11 +233,25 @@ class Engine:
             conn.owned = True
             return True
 
+    def _busy_elsewhere(self, conn: Conn) -> None:
+        # A ready connection another thread owns: stop the poller reporting
+        # it (level-triggered, it would spin) until the owner releases it.
+        with self._own_lock:  # (registration changes under the lock: their order matters)
+            if not conn.owned or conn.closed or self.poller.oneshot:
+                return
+            conn.interest = MUTE
+            self.poller.arm(conn.fd, MUTE)
+
     def _release(self, conn: Conn, write: bool = False) -> None:
-        # Give the connection back to the poller (it is re-armed one-shot).
+        # Give the connection back to the poller; the registration changes
+        # only if the interest does (always, for a one-shot poller).
+        want = WRITE if write else READ
         with self._own_lock:
             conn.owned = False
-        self.poller.arm(conn.fd, write)
+            if conn.interest == want and not self.poller.oneshot:
+                return
+            conn.interest = want
+            self.poller.arm(conn.fd, want)
 
     def _close_idle(self) -> None:
         # Responses still being written are left to finish (until the grace ends).
@@ -276,7 +304,7 @@ class Engine:
         fd = conn.fd
         if self.conns.get(fd) is conn:
             del self.conns[fd]
-        self.poller.remove(fd)
+        self.poller.forget(fd)
         try:
             conn.sock.close()
         except OSError:
@@ -292,98 +320,140 @@ class Engine:
     # ------------------------------------------------------------ workers
 
     def _worker(self) -> None:
-        """A pool thread: parked until allowed to be active, then serving.
-
-        Under the GIL, threads that all poll take turns at every system call
-        (each request would change hands several times). So normally one
-        worker polls and runs handlers; when every active worker has been in
-        a handler for longer than SLOW_HANDLER seconds, the housekeeper
-        activates another one (up to ``threads``), and extra workers park
-        again once handlers are quick."""
+        """A pool thread: waits to lead, then leads until it is asked to hand
+        over (while it is in a slow event), then finishes that event and
+        waits again."""
         me = threading.get_ident()
+        self._note_thread(me)
         cond = self._pool_cond
         while True:
             with cond:
-                while self._active >= self._allowed and not self.exiting:
-                    cond.wait()  # notified when more workers are allowed, or at exit
+                self._waiting += 1
+                while self._leader is not None and not self.exiting:
+                    cond.wait()  # notified when leadership is free, or at exit
+                self._waiting -= 1
                 if self.exiting:
                     return
-                self._active += 1
-            try:
-                self._work(me)
-            finally:
-                with cond:
-                    self._active -= 1
+                self._leader = me
+            self._lead(me)
             if self.exiting:
                 return
 
-    def _work(self, me: int) -> None:
+    def _lead(self, me: int) -> None:
+        # Serve ready events while this thread is the leader. Events polled
+        # in a batch wait in a deque shared by successive leaders, so none
+        # waits behind a leader whose handler blocks.
         poller = self.poller
         conns = self.conns
         busy = self._busy_since
-        while not self.exiting:
+        ready = self._ready
+        listener_fd = self.listener_fd
+        while self._leader == me and not self.exiting:
             try:
-                events = poller.wait(0.25)
-            except (OSError, ValueError):  # poller closed under us: we are stopping
-                if self.exiting:
-                    return
-                time.sleep(0.01)
-                continue
-            for fd, _ev in events:
-                if self.exiting:
-                    return
-                if fd == self.listener_fd:
-                    if not self.stopping:
-                        self._accept()
-                        poller.arm(fd)
-                    continue
-                conn = conns.get(fd)
-                if conn is None or not self._claim(conn):
-                    continue
-                now = time.monotonic()
-                busy[me] = now
-                if now - self._last_activity >= 1.0:  # the housekeeper ticks slowly when idle
-                    self._tick.set()
-                    poller.wake()
-                self._last_activity = now
+                fd = ready.popleft()[0]
+            except IndexError:
                 try:
-                    self._on_event(conn)
-                except Exception as e:  # pragma: no cover - last line of defence
-                    self.log("worker failed: %r" % (e,))
-                    self.close(conn)
-                finally:
-                    del busy[me]
-                if self._allowed > 1:
-                    self._maybe_shrink()
-            if self._active > self._allowed:
-                with self._pool_cond:
-                    if self._active > self._allowed:
-                        return  # park
-
-    def _maybe_shrink(self) -> None:
-        # Handlers are quick again (no one else is stuck in a slow one):
-        # one active worker fewer.
-        now = time.monotonic()
-        for started in list(self._busy_since.values()):
-            if now - started > SLOW_HANDLER:
-                return
-        with self._pool_cond:
-            if self._allowed > 1:
-                self._allowed -= 1
-
-    def _maybe_grow(self, now: float) -> None:
-        # Every active worker is stuck in a slow handler: activate one more.
-        if self._allowed >= self.threads:
-            return
-        slow = 0
-        for started in list(self._busy_since.values()):
-            if now - started > SLOW_HANDLER:
-                slow += 1
-        if slow >= self._allowed:
-            self.count("web-workers-activated")
+                    events = poller.wait(0.25)
+                except (OSError, ValueError):  # poller closed under us: we are stopping
+                    if self.exiting:
+                        return
+                    time.sleep(0.01)
+                    continue
+                ready.extend(events)
+                continue
+            if fd == listener_fd:
+                if not self.stopping:
+                    self._accept()
+                    if poller.oneshot:
+                        poller.arm(fd, READ)
+                continue
+            conn = conns.get(fd)
+            if conn is None:
+                continue
+            if not self._claim(conn):
+                self._busy_elsewhere(conn)
+                continue
+            now = time.monotonic()
+            busy[me] = now
+            if now - self._last_activity >= 1.0:  # the housekeeper ticks slowly when idle
+                self._tick.set()
+                poller.wake()
+            self._last_activity = now
+            try:
+                self._on_event(conn)
+            except Exception as e:  # pragma: no cover - last line of defence
+                self.log("worker failed: %r" % (e,))
+                self.close(conn)
+            finally:
+                del busy[me]
+            if self.stopping:
+                self._tick.set()
+        if self._leader == me:  # stopping: let the next one see that too
             with self._pool_cond:
-                self._allowed += 1
+                self._leader = None
                 self._pool_cond.notify()
+
+    def _note_thread(self, me: int) -> None:
+        # How the housekeeper tells a leader that waits from one that
+        # computes or is not scheduled: its CPU clock and its /proc state.
+        try:
+            self._cpu_clocks[me] = time.pthread_getcpuclockid(me)
+        except (AttributeError, OSError):
+            pass
+        native = getattr(threading, "get_native_id", None)
+        if native is not None and os.path.exists("/proc/self/task"):
+            self._stat_paths[me] = "/proc/self/task/%d/stat" % native()
+
+    def _cpu_time(self, ident: int) -> "Optional[float]":
+        clock = self._cpu_clocks.get(ident)
+        if clock is None:
+            return None
+        try:
+            return time.clock_gettime(clock)
+        except OSError:
+            return None
+
+    def _runnable(self, ident: int) -> bool:
+        # True if the thread is running or waiting for a CPU (not for I/O).
+        path = self._stat_paths.get(ident)
+        if path is None:
+            return False
+        try:
+            with open(path, "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R"
+
+    def _maybe_hand_over(self, now: float) -> None:
+        """Hand leadership to a waiting worker when the leader has been in
+        one event for SLOW_HANDLER seconds and is waiting (its CPU time did
+        not advance while it was not runnable), or for LONG_HANDLER seconds
+        whatever it does. A leader that computes or that the machine has no
+        CPU for keeps leading: another thread would only contend for the GIL."""
+        leader = self._leader
+        started = self._busy_since.get(leader) if leader is not None else None
+        if started is None or now - started < SLOW_HANDLER or self._waiting == 0:
+            self._watch = None
+            return
+        watch = self._watch
+        if now - started < LONG_HANDLER:
+            cpu = self._cpu_time(leader)  # type: ignore[arg-type]
+            if watch is None or watch[0] != started:
+                self._watch = (started, now, cpu)  # first look at this event
+                if cpu is not None:
+                    return
+            elif cpu is not None and watch[2] is not None:
+                computing = cpu - watch[2] > 0.5 * (now - watch[1])
+                if computing or self._runnable(leader):  # type: ignore[arg-type]
+                    return
+        with self._pool_cond:
+            if self._leader != leader or self._waiting == 0:
+                return
+            self._leader = None
+            self._pool_cond.notify()
+        self._watch = None
+        self.count("web-workers-activated")
 
     def _accept(self) -> None:
         listener = self.listener
@@ -446,8 +516,7 @@ class Engine:
     def _park(self, conn: Conn) -> None:
         # The socket buffer is full: keep the rest of the response on the
         # connection and free the worker; EPOLLOUT resumes the write.
-        with self._busy_lock:
-            self._busy += 1  # shutdown waits for parked responses too
+        self._parked.add(conn)  # shutdown waits for parked responses too
         conn.state = WRITING
         conn.deadline = time.monotonic() + self.writer.write_timeout
         self._release(conn, write=True)
@@ -455,8 +524,7 @@ class Engine:
     def _unpark(self, conn: Conn) -> None:
         conn.state = READING
         conn.wbuf = None
-        with self._busy_lock:
-            self._busy -= 1
+        self._parked.discard(conn)
         if self.stopping:
             self._tick.set()
 
@@ -506,9 +574,6 @@ class Engine:
         """Serve every complete request buffered on ``conn``, then re-arm it."""
         reader = conn.reader
         while True:
-            if not conn.in_request and reader.started:
-                conn.in_request = True
-                conn.deadline = time.monotonic() + self.request_timeout
             try:
                 req = reader.next_request()
             except HttpError as e:
@@ -523,20 +588,15 @@ class Engine:
                 if reader.continue_pending:
                     reader.continue_pending = False
                     self.writer.send_nowait(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
-                if not conn.in_request:
+                if not reader.started:
                     conn.deadline = time.monotonic() + self.keepalive_timeout
+                elif not conn.in_request:  # a request has begun: it must arrive in time
+                    conn.in_request = True
+                    conn.deadline = time.monotonic() + self.request_timeout
                 self._release(conn)
                 return
             conn.in_request = False
-            with self._busy_lock:
-                self._busy += 1
-            try:
-                outcome = self.handle(conn, req)
-            finally:
-                with self._busy_lock:
-                    self._busy -= 1
-                if self.stopping:
-                    self._tick.set()
+            outcome = self.handle(conn, req)
             if outcome == "detached":
                 return
             if conn.wbuf is not None:

@@ -5,11 +5,13 @@ the input becomes an :class:`~kcore.webserver_base.HttpError` carrying the
 status to answer; nothing else escapes for any input.
 """
 
+import re
+
 from kcore.webserver_base import Headers, HttpError, body_framing, parse_request_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import List, Optional, Sequence
+    from typing import List, Optional, Sequence, Tuple
 
 
 class Limits:
@@ -57,6 +59,38 @@ class ParsedRequest:
 _HEAD, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _TRAILER = range(5)
 _HEXDIGITS = b"0123456789abcdefABCDEF"
 _NEED_LENGTH = ("POST", "PUT", "PATCH")
+
+
+# The usual request head, recognised in one regex match: a method handlers
+# serve, an origin-form target, HTTP/1.0 or 1.1, header lines of a token, a
+# colon and a value without control characters. What this accepts, the
+# strict parser (parse_request_head) accepts with the same result; anything
+# else goes to the strict parser.
+_TCHAR = "!#$%&'*+.^_`|~0-9A-Za-z\\-"
+_FAST_HEAD = re.compile(
+    "(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[!-~]*) HTTP/1\\.([01])\r\n"
+    "((?:[" + _TCHAR + "]+:[\t -~\x80-\xff]*\r\n)*)"
+)
+_FAST_FIELD = re.compile("([" + _TCHAR + "]+):[ \t]*([\t -~\x80-\xff]*?)[ \t]*\r\n")
+_VERSIONS = {"0": "HTTP/1.0", "1": "HTTP/1.1"}
+
+
+def _parse_head_fast(
+    buf: bytearray, end: int, max_headers: int
+) -> "Optional[Tuple[str, str, str, Headers]]":
+    """(method, target, version, headers) of the head ``buf[:end]``, or None
+    if it is not of the usual shape (then the strict parser looks at it)."""
+    m = _FAST_HEAD.fullmatch(buf[: end + 2].decode("latin-1"))
+    if m is None:
+        return None
+    method, target, minor, block = m.groups()
+    if block:
+        pairs = [(n.lower(), v) for n, v in _FAST_FIELD.findall(block)]
+        if len(pairs) > max_headers:
+            return None
+    else:
+        pairs = []
+    return method, target, _VERSIONS[minor], Headers._from_pairs(pairs)
 
 
 def _connection_tokens(headers: Headers) -> "Sequence[str]":
@@ -107,22 +141,26 @@ class RequestReader:
                 return None
             if end > lim.max_header_bytes:
                 self._too_big_head(buf)
-            line_end = buf.find(b"\r\n")
-            if line_end > lim.max_request_line:
+            if end > lim.max_request_line and buf.find(b"\r\n") > lim.max_request_line:
                 raise HttpError(414, "request line too long")
-            method, target, version, headers = parse_request_head(
-                bytes(buf[:end]), lim.max_headers
-            )
+            head = _parse_head_fast(buf, end, lim.max_headers)
+            if head is None:  # anything unusual: the strict parser decides (or says why not)
+                head = parse_request_head(bytes(buf[:end]), lim.max_headers)
+            method, target, version, headers = head
             del buf[: end + 4]
             kind, length = body_framing(headers, lim.max_body)
-            if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in headers:
+            hmap = headers._map
+            if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in hmap:
                 raise HttpError(411, "%s needs a Content-Length" % method)
-            tokens = _connection_tokens(headers)
-            if version == "HTTP/1.1":
-                keep_alive = "close" not in tokens
+            if "connection" not in hmap:
+                keep_alive = version == "HTTP/1.1"
+            elif version == "HTTP/1.1":
+                keep_alive = "close" not in _connection_tokens(headers)
             else:
-                keep_alive = "keep-alive" in tokens
-            expect = headers.get("expect")
+                keep_alive = "keep-alive" in _connection_tokens(headers)
+            if "expect" not in hmap and kind != "chunked" and not length:
+                return ParsedRequest(method, target, version, headers, b"", keep_alive, False)
+            expect = hmap.get("expect")
             expect_continue = False
             if expect is not None:
                 if expect.strip().lower() != "100-continue":

@@ -1,8 +1,12 @@
-"""How kcore.webserver waits for sockets: one shared epoll set, or a
-portable selector fallback fed by one thread.
+"""How kcore.webserver waits for sockets: an epoll set, or a portable
+selector fallback fed by the housekeeping thread.
 
-Descriptors are armed one-shot: a ready connection is handed to exactly one
-worker, which owns it until it arms it again.
+Only the engine's leader thread waits on the poller. With epoll a
+descriptor stays registered (level-triggered) for as long as its interest
+(reading, writing, or nothing while another thread owns it) does not
+change, so serving a request costs no registration call. The fallback
+delivers each readiness once (``oneshot``): the engine arms the descriptor
+again whenever it hands the connection back.
 """
 
 import collections
@@ -16,25 +20,30 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
     Events = List[Tuple[int, int]]
 
+#: Interests a descriptor can have.
+MUTE, READ, WRITE = 0, 1, 2
+
 
 class EpollPoller:
-    """One epoll set shared by every worker thread. Descriptors are armed
-    one-shot, so a ready connection wakes exactly one worker, which owns it
-    until it re-arms it."""
+    """One level-triggered epoll set."""
 
-    shared = True
+    shared = True  # waited on by a worker (not fed by the housekeeper)
+    oneshot = False
 
     def __init__(self) -> None:
         self._ep = select.epoll()
-        self._in = select.EPOLLIN | select.EPOLLONESHOT | select.EPOLLRDHUP
-        self._out = select.EPOLLOUT | select.EPOLLONESHOT
+        self._masks = {
+            MUTE: 0,
+            READ: select.EPOLLIN | select.EPOLLRDHUP,
+            WRITE: select.EPOLLOUT,
+        }
 
-    def add(self, fd: int, write: bool = False) -> None:
-        self._ep.register(fd, self._out if write else self._in)
+    def add(self, fd: int, interest: int = READ) -> None:
+        self._ep.register(fd, self._masks[interest])
 
-    def arm(self, fd: int, write: bool = False) -> None:
+    def arm(self, fd: int, interest: int = READ) -> None:
         try:
-            self._ep.modify(fd, self._out if write else self._in)
+            self._ep.modify(fd, self._masks[interest])
         except OSError:  # closed meanwhile (sweep, shutdown): nothing to arm
             pass
 
@@ -44,16 +53,17 @@ class EpollPoller:
         except (OSError, ValueError):
             pass
 
+    def forget(self, fd: int) -> None:
+        """The descriptor is about to be closed (closing leaves the epoll set by itself)."""
+
     def wait(self, timeout: float) -> "Events":
-        # One event at a time: a worker never sits on ready connections
-        # while its handler blocks (batching gained little and risked that).
-        return self._ep.poll(timeout, 1)
+        return self._ep.poll(timeout, 64)
 
     def wake(self) -> None:
         pass
 
     def stop_workers(self, n: int) -> None:
-        # A level-triggered readable socket wakes every waiting worker.
+        # A readable socket wakes the worker that waits.
         self._stop_r, self._stop_w = socket.socketpair()
         self._ep.register(self._stop_r.fileno(), select.EPOLLIN)
         self._stop_w.send(b"x")
@@ -71,6 +81,7 @@ class SelectorPoller:
     arming is emulated by unregistering on each event."""
 
     shared = False
+    oneshot = True
 
     def __init__(self) -> None:
         import selectors
@@ -84,16 +95,20 @@ class SelectorPoller:
         self._wake_w.setblocking(False)
         self._sel.register(self._wake_r, self._events[0], "wake")
 
-    def add(self, fd: int, write: bool = False) -> None:
-        self.arm(fd, write)
+    def add(self, fd: int, interest: int = READ) -> None:
+        self.arm(fd, interest)
 
-    def arm(self, fd: int, write: bool = False) -> None:
-        self._pending.append((fd, write))
+    def arm(self, fd: int, interest: int = READ) -> None:
+        self._pending.append((fd, interest))
         self.wake()
 
     def remove(self, fd: int) -> None:
-        self._pending.append((fd, None))
+        self._pending.append((fd, MUTE))
         self.wake()
+
+    def forget(self, fd: int) -> None:
+        """The descriptor is about to be closed: drop it from the selector."""
+        self.remove(fd)
 
     def wake(self) -> None:
         try:
@@ -114,14 +129,14 @@ class SelectorPoller:
     def dispatch(self, timeout: float) -> None:
         sel = self._sel
         while self._pending:
-            fd, write = self._pending.popleft()
+            fd, interest = self._pending.popleft()
             try:
                 sel.unregister(fd)
             except (KeyError, ValueError, OSError):
                 pass
-            if write is not None:
+            if interest != MUTE:
                 try:
-                    sel.register(fd, self._events[1] if write else self._events[0])
+                    sel.register(fd, self._events[1] if interest == WRITE else self._events[0])
                 except (KeyError, ValueError, OSError):
                     pass
         for key, mask in sel.select(timeout):

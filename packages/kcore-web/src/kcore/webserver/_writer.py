@@ -11,7 +11,7 @@ one writer of status lines and headers.
 import select
 import time
 
-from kcore.webserver_base import response_head
+from kcore.webserver_base import SERVER_NAME, response_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -65,12 +65,6 @@ def close_iter(it: object) -> None:
             pass
 
 
-def wire_status(response: "Response") -> int:
-    """The status sent for a response: a handler failure (status -1) is a 500."""
-    status = response.status_code
-    return status if status >= 100 else 500
-
-
 class ResponseWriter:
     """Writes responses to connections (objects with ``sock``, ``tls`` and
     ``wbuf``). ``count(name)`` bumps a counter, ``log(msg)`` logs a problem."""
@@ -97,15 +91,47 @@ class ResponseWriter:
         """Send a response; returns whether the connection stays open. With
         ``park``, a plain (non-streamed) response that does not fit the
         socket buffer leaves its rest in ``conn.wbuf``."""
-        status = wire_status(response)
-        extra = response.extra_headers
-        no_body = head_only or status in (204, 304) or status < 200
+        status = response.status_code
         stream = response.stream
+        extra = response.extra_headers
+        if status >= 200 and stream is None:  # the usual case: a whole body
+            body = response.body
+            if body.__class__ is not bytes:
+                body = body.encode("utf-8")
+            no_body = head_only or status == 204 or status == 304
+            head = response_head(
+                status,
+                response.msg_type,
+                None if status == 204 or status == 304 else len(body),
+                extra,
+                keep_alive,
+                version,
+                response.reason,
+                SERVER_NAME,
+                http_date(),
+            )
+            data = head if no_body else head + body
+            if park:
+                conn.wbuf = self.send_some(conn, data)
+            else:
+                self.sendall(conn, data)
+            return keep_alive
+        if status < 100:  # a failed handler (-1): a bare 500
+            head = response_head(
+                500, "?", 0, None, keep_alive, version, None, SERVER_NAME, http_date()
+            )
+            if stream is not None:
+                close_iter(stream)
+            if park:
+                conn.wbuf = self.send_some(conn, head)
+            else:
+                self.sendall(conn, head)
+            return keep_alive
+        no_body = head_only or status in (204, 304) or status < 200
         chunked = False
         length = None  # type: Optional[int]
-        reason = response.reason if status == response.status_code else None
         if stream is None:
-            body = response.body_bytes() if status == response.status_code else b""
+            body = response.body_bytes()
             if status != 204 and status != 304:
                 length = len(body)
         else:
@@ -123,9 +149,10 @@ class ResponseWriter:
             extra,
             keep_alive,
             version,
-            reason=reason,
-            date=http_date(),
-            chunked=chunked,
+            response.reason,
+            SERVER_NAME,
+            http_date(),
+            chunked,
         )
         if stream is None or no_body:
             if stream is not None:
@@ -174,8 +201,18 @@ class ResponseWriter:
 
     def send_some(self, conn: "Any", data: "Any") -> "Optional[memoryview]":
         """Send without blocking: None when all is sent, else the unsent rest."""
-        view = memoryview(data)
         sock = conn.sock
+        try:
+            n = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return memoryview(data)
+        except OSError as e:
+            if conn.tls and is_ssl_want(e):
+                return memoryview(data)
+            raise Closed()
+        if n == len(data):
+            return None
+        view = memoryview(data)[n:]
         while view:
             try:
                 n = sock.send(view)

@@ -170,6 +170,22 @@ class Response:
         self.reason = status_msg  # type: str | None  # the reason phrase to send, if given
         self.status_msg = status_msg or ("OK" if status_code == 200 else "NOTOK")
 
+    @classmethod
+    def text(cls, body: str) -> "Response":
+        """``Response(body)`` for a str body, made without re-checking what
+        a str cannot get wrong (handlers returning text are the usual case)."""
+        r = object.__new__(cls)
+        r.status_code = 200
+        r.stream = None
+        r.body = body
+        r.binary = False
+        r.msg_type = ("text/html" if body[0] == "<" else "text") if body else "?"
+        r.extra_headers = {}
+        r.exception = None
+        r.reason = None
+        r.status_msg = "OK"
+        return r
+
     @property
     def ok(self) -> bool:
         return self.status_code == 200

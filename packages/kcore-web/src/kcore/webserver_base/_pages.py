@@ -88,7 +88,7 @@ def varz_handler(request: "Request", extra_dict: "dict | None" = None) -> Respon
     d = store.get_dict()
     if extra_dict:
         d.update(extra_dict)
-    return Response(varz_page(d))
+    return Response.text(varz_page(d))
 
 
 def _esc(text: str) -> str:
@@ -100,41 +100,110 @@ def _esc(text: str) -> str:
 
 
 _PAGE_SHELLS = {}  # type: dict
+_PLAIN_TYPES = (int, float, str, bool, type(None))
+
+
+class _PageRows:
+    """The rows of the last page rendered for one title, so the next render
+    redoes only the rows whose value changed (on /varz, usually just the
+    request counters) as long as the keys are the same."""
+
+    def __init__(self) -> None:
+        self.keys = []  # type: list  # sorted
+        self.heads = []  # type: list  # "<tr><td>key</td><td>" per key
+        self.values = []  # type: list
+        self.rows = []  # type: list
+        self.lock = _platform.new_lock()
+
+    def render(self, d: dict) -> "str | None":
+        keys = self.keys
+        if len(d) != len(keys):
+            return None
+        try:
+            now = [d[k] for k in keys]
+        except KeyError:
+            return None
+        values = self.values
+        if _all_plain(now) and now == values:  # (== only on values it is safe for)
+            return "".join(self.rows)
+        rows, heads = self.rows, self.heads
+        for i in range(len(keys)):
+            v = now[i]
+            old = values[i]
+            # (plain values only: anything else may have changed in place)
+            if v.__class__ in _PLAIN_TYPES and v.__class__ is old.__class__ and v == old:
+                continue
+            values[i] = v
+            rows[i] = heads[i] + _cell(v)
+        return "".join(rows)
+
+    def reset(self, keys: list, d: dict) -> str:
+        self.keys = keys
+        self.heads = ["<tr><td>%s</td><td>" % _esc(str(k)) for k in keys]
+        self.values = [d[k] for k in keys]
+        self.rows = [h + _cell(v) for h, v in zip(self.heads, self.values)]
+        return "".join(self.rows)
+
+
+_ROWS = {}  # type: dict  # title -> _PageRows
+
+
+def _all_plain(values: list) -> bool:
+    # True if == on these values means "renders the same" (no user-defined __eq__).
+    for v in values:
+        if v.__class__ not in _PLAIN_TYPES:
+            return False
+    return True
+
+
+def _cell(v: object) -> str:
+    # A value cell and the end of its row; ints need no escaping.
+    if v.__class__ is int:
+        return "%d</td></tr>\n" % v  # type: ignore[str-format]
+    return _esc(str(v)) + "</td></tr>\n"
+
+
+def _row(k: object, v: object) -> str:
+    return "<tr><td>%s</td><td>" % _esc(str(k)) + _cell(v)
 
 
 def varz_page(d: dict, title: str = "varz") -> str:
     """The /varz page: the same markup as ``html.dict_to_page(d, title)``,
-    every key and value escaped. It is served often, so the cells are
-    escaped in one pass over the joined text (with separators no cell
-    contains) instead of one call per cell."""
+    every key and value escaped. It is served often, so the rows of the
+    previous page are reused where neither key nor value changed."""
+    shell = _PAGE_SHELLS.get(title)
+    if shell is None:
+        shell = str(H.html_page_wrap(H.raw("\x00"), title)).split("\x00")
+        if len(shell) != 2 or len(_PAGE_SHELLS) >= 16:  # a title holding the marker: no caching
+            return str(H.html_page_wrap(H.raw(_table("".join(_rows(d)))), title))
+        _PAGE_SHELLS[title] = shell
+        _ROWS[title] = _PageRows()
+    cache = _ROWS[title]
+    cache.lock.acquire()
+    try:
+        body = cache.render(d)
+        if body is None:
+            body = cache.reset(_sorted_keys(d), d)
+    finally:
+        cache.lock.release()
+    return shell[0] + _table(body) + shell[1]
+
+
+def _sorted_keys(d: dict) -> list:
     keys = list(d.keys())
     try:
         keys.sort()
     except TypeError:
         keys.sort(key=str)
-    cells = [str(k) + "\x00" + str(d[k]) for k in keys]
-    joined = "\x01".join(cells)
-    if joined.count("\x00") == len(cells) and joined.count("\x01") == len(cells) - 1:
-        if cells:
-            joined = _esc(joined)
-            joined = joined.replace("\x00", "</td><td>").replace("\x01", "</td></tr>\n<tr><td>")
-            table = "<table border=1 cellpadding=2>\n<tr><td>" + joined + "</td></tr>\n</table>\n"
-        else:
-            table = "<table border=1 cellpadding=2>\n</table>\n"
-    else:  # a key or value holds a separator character: one cell at a time
-        rows = ["<table border=1 cellpadding=2>\n"]
-        for k in keys:
-            rows.append("<tr><td>%s</td><td>%s</td></tr>\n" % (_esc(str(k)), _esc(str(d[k]))))
-        rows.append("</table>\n")
-        table = "".join(rows)
-    shell = _PAGE_SHELLS.get(title)
-    if shell is None:
-        shell = str(H.html_page_wrap(H.raw("\x00"), title)).split("\x00")
-        if len(shell) != 2:  # a title holding the marker: no caching
-            return str(H.html_page_wrap(H.raw(table), title))
-        if len(_PAGE_SHELLS) < 16:
-            _PAGE_SHELLS[title] = shell
-    return shell[0] + table + shell[1]
+    return keys
+
+
+def _rows(d: dict) -> list:
+    return [_row(k, d[k]) for k in _sorted_keys(d)]
+
+
+def _table(rows: str) -> str:
+    return "<table border=1 cellpadding=2>\n" + rows + "</table>\n"
 
 
 _SYS_CACHE = [-1000000, {}]  # type: list  # [monotonic ms, facts]

@@ -2,6 +2,7 @@
 
 import sys
 
+from kcore.common import platform as _platform
 from kcore.varz import store_of
 from kcore.webserver_base import _pages
 from kcore.webserver_base._messages import Request, Response, error_response
@@ -106,6 +107,8 @@ def _as_response(value: object) -> Response:
     ``''``; anything else as its text."""
     if isinstance(value, Response):
         return value
+    if value.__class__ is str:
+        return Response.text(value)  # type: ignore[arg-type]
     if value is None:
         return Response("")
     if hasattr(value, "status_code") and hasattr(value, "msg_type") and hasattr(value, "body"):
@@ -134,6 +137,10 @@ class WebServerBase:
     at most ``max_path_counters`` such counters exist, later paths count as
     ``web-path-(other)``.
 
+    ``access_log_rate``: at most this many request lines (``log_request``,
+    ``log_404``) a second; the rest are counted and reported once a second
+    (None: log every request).
+
     ``introspection_auth``: None (pages open; the CPython server binds
     127.0.0.1 by default) or a callable ``auth(request)`` guarding
     INTROSPECTION_PATHS: return True to allow, False for a 403, or a
@@ -154,6 +161,7 @@ class WebServerBase:
         flagz_args: "Any" = None,
         introspection_auth: "Optional[Callable[[Request], Any]]" = None,
         max_path_counters: int = 100,
+        access_log_rate: "Optional[int]" = 100,
     ) -> None:
         self.port = port
         self.context = {} if context is None else context
@@ -166,7 +174,12 @@ class WebServerBase:
         self.flagz_args = flagz_args
         self.introspection_auth = introspection_auth
         self.max_path_counters = max_path_counters
+        self.access_log_rate = access_log_rate
+        self._log_window = -1  # the second the access-log budget counts in
+        self._log_lines = 0  # request lines logged in it
+        self._log_skipped = 0  # request lines over the budget in it
         self._path_keys = {}  # type: dict
+        self._count_names = {}  # type: dict
         self.routes = []  # type: list
         self.default_handler = None  # type: Optional[Handler]
         self.standard_handlers = {}  # type: dict
@@ -251,12 +264,12 @@ class WebServerBase:
             request.server = self
         logger = self.logger
         if logger is not None and logger.log_request is not None:
-            if not self._filtered(request.full_path):
+            if not self._filtered(request.full_path) and self._log_budget(logger):
                 logger.log_request(
                     "%s from %s: %s" % (request.method, request.remote_address, request.full_path)
                 )
         if func is None:
-            if logger is not None and logger.log_404 is not None:
+            if logger is not None and logger.log_404 is not None and self._log_budget(logger):
                 logger.log_404("404 for %s" % request.full_path)
             response = Response("page not found", 404)
         elif guarded and self.introspection_auth is not None:
@@ -267,6 +280,32 @@ class WebServerBase:
         if self.varz_store is not None:
             self._count(request, response)
         return response
+
+    def _log_budget(self, logger: LoggingAdapter) -> bool:
+        """True if one more per-request line may be logged this second.
+
+        At most ``access_log_rate`` such lines a second (None: no limit);
+        the rest are counted and reported in one line when the next second
+        begins, so a flood of requests cannot fill the disk or push every
+        other line out of /logz. (Counted without a lock: under concurrent
+        requests the reported number is approximate.)"""
+        rate = self.access_log_rate
+        if rate is None:
+            return True
+        second = _platform.monotonic_ms() // 1000
+        if second != self._log_window:
+            skipped = self._log_skipped
+            self._log_window, self._log_lines, self._log_skipped = second, 0, 0
+            if skipped and logger.log_general is not None:
+                logger.log_general(
+                    "access log: %d more request lines in a second were not logged"
+                    " (access_log_rate=%d)" % (skipped, rate)
+                )
+        if self._log_lines >= rate:
+            self._log_skipped += 1
+            return False
+        self._log_lines += 1
+        return True
 
     def _filtered(self, full_path: str) -> bool:
         for f in self.logging_filters:
@@ -306,16 +345,22 @@ class WebServerBase:
             )
 
     def _count(self, request: Request, response: Response) -> None:
-        method = request.method if request.method in KNOWN_METHODS else "other"
-        key = "web-path-" + request.path[1 : 1 + self.varz_path_trim]
-        if key not in self._path_keys:
-            if len(self._path_keys) >= self.max_path_counters:
-                key = "web-path-(other)"
-            else:
-                self._path_keys[key] = True
-        self.varz_store.bump_many(  # type: ignore[union-attr]
-            ("web-method-" + method, key, "web-status-%d" % response.status_code)
-        )
+        # The three counter names of a (method, path, status) are remembered
+        # (a bounded cache): naming them costs more than counting.
+        seen = (request.method, request.path, response.status_code)
+        names = self._count_names.get(seen)
+        if names is None:
+            method = request.method if request.method in KNOWN_METHODS else "other"
+            key = "web-path-" + request.path[1 : 1 + self.varz_path_trim]
+            if key not in self._path_keys:
+                if len(self._path_keys) >= self.max_path_counters:
+                    key = "web-path-(other)"
+                else:
+                    self._path_keys[key] = True
+            names = ("web-method-" + method, key, "web-status-%d" % response.status_code)
+            if len(self._count_names) < 1024:
+                self._count_names[seen] = names
+        self.varz_store.bump_many(names)  # type: ignore[union-attr]
 
     def count(self, name: str) -> None:
         """Bump counter ``name`` in this server's varz store (if it counts)."""

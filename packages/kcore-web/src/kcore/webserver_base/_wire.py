@@ -339,6 +339,9 @@ def status_line(status: int, reason: "str | None" = None, server: str = SERVER_N
     return line
 
 
+_HEADS = {}  # type: dict  # what response_head writes for a shape, around the Date line
+
+
 def response_head(
     status: int,
     msg_type: "str | None" = None,
@@ -354,29 +357,33 @@ def response_head(
     """The status line and headers of a response, up to and including the
     blank line: ``Server``, ``date`` (a ready ``Date: ...\\r\\n`` line or
     nothing), ``Content-Type`` (from ``msg_type`` via
-    :func:`wire_content_type`; None: no Content-Type), ``Content-Length``
-    (``length``, or ``Transfer-Encoding: chunked`` with ``chunked``),
-    ``Connection`` (``close``, or ``keep-alive`` for HTTP/1.0 clients), then
+    :func:`wire_content_type`; None: no Content-Type), ``Connection``
+    (``close``, or ``keep-alive`` for HTTP/1.0 clients), ``Content-Length``
+    (``length``, or ``Transfer-Encoding: chunked`` with ``chunked``), then
     ``extra_headers`` (dict or list of pairs, values already checked)."""
-    parts = [status_line(status, reason, server)]
-    if date:
-        parts.append(date)
-    if msg_type is not None:
-        parts.append(_ctype_line(msg_type))
-    if chunked:
-        parts.append(b"Transfer-Encoding: chunked\r\n")
-    elif length is not None:
-        parts.append(b"Content-Length: %d\r\n" % length)
-    if not keep_alive:
-        parts.append(b"Connection: close\r\n")
-    elif version == "HTTP/1.0":
-        parts.append(b"Connection: keep-alive\r\n")
+    shape = (status, msg_type, keep_alive, version, reason, server, chunked)
+    fixed = _HEADS.get(shape)
+    if fixed is None:
+        after = []
+        if msg_type is not None:
+            after.append(_ctype_line(msg_type))
+        if not keep_alive:
+            after.append(b"Connection: close\r\n")
+        elif version == "HTTP/1.0":
+            after.append(b"Connection: keep-alive\r\n")
+        if chunked:
+            after.append(b"Transfer-Encoding: chunked\r\n")
+        fixed = (status_line(status, reason, server), b"".join(after))
+        if len(_HEADS) < 128:
+            _HEADS[shape] = fixed
+    head = fixed[0] + date + fixed[1]
+    if length is not None and not chunked:
+        head += b"Content-Length: %d\r\n" % length
     if extra_headers:
         items = extra_headers.items() if hasattr(extra_headers, "items") else extra_headers
         for k, v in items:  # type: ignore[union-attr]
-            parts.append(("%s: %s\r\n" % (k, v)).encode("latin-1", "replace"))
-    parts.append(b"\r\n")
-    return b"".join(parts)
+            head += ("%s: %s\r\n" % (k, v)).encode("latin-1", "replace")
+    return head + b"\r\n"
 
 
 def error_bytes(
