@@ -279,6 +279,7 @@ def _bound(n: "int | str") -> int:
 
 
 _LOG_STATS = []  # type: list  # kcore.common.log_stats, looked up once
+_LOG_NAMES_OK = set()  # type: set  # log counter names that need no renaming
 
 
 def _log_stats() -> dict:
@@ -292,10 +293,15 @@ def _log_stats() -> dict:
         stats = stats_fn() if stats_fn is not None else {}
     except Exception:
         return {}
+    if _LOG_NAMES_OK.issuperset(stats):  # every name is a log-* name seen before
+        return dict(stats)
     out = {}
     for k, v in stats.items():
-        k = str(k)
-        out[k if k.startswith("log-") else "log-" + k] = v
+        name = str(k)
+        name = name if name.startswith("log-") else "log-" + name
+        if name == k and len(_LOG_NAMES_OK) < 64:
+            _LOG_NAMES_OK.add(name)
+        out[name] = v
     return out
 
 

@@ -505,7 +505,10 @@ class Engine:
 
     def _on_event(self, conn: Conn) -> None:
         if conn.state == READING:
-            self._read(conn)
+            if self._fill(conn) == "closed":
+                self.close(conn)
+            else:
+                self._advance(conn)
         elif conn.state == WRITING:
             self._write_more(conn)
         elif conn.state == HANDSHAKE:
@@ -605,6 +608,10 @@ class Engine:
                 return
             if outcome != "keep" or self.stopping:
                 self._close_after_response(conn)
+                return
+            if not reader.buf and not conn.tls:  # nothing more buffered: skip the parser
+                conn.deadline = time.monotonic() + self.keepalive_timeout
+                self._release(conn)
                 return
 
     def _fill(self, conn: Conn) -> str:

@@ -148,8 +148,11 @@ class RequestReader:
                 head = parse_request_head(bytes(buf[:end]), lim.max_headers)
             method, target, version, headers = head
             del buf[: end + 4]
-            kind, length = body_framing(headers, lim.max_body)
             hmap = headers._map
+            if "content-length" in hmap or "transfer-encoding" in hmap:
+                kind, length = body_framing(headers, lim.max_body)
+            else:
+                kind, length = "length", 0
             if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in hmap:
                 raise HttpError(411, "%s needs a Content-Length" % method)
             if "connection" not in hmap:

@@ -81,7 +81,10 @@ def request_from_wire(
     must pass :func:`check_path` (400), a form body is parsed (400/413)."""
     if method not in SERVED_METHODS:
         raise HttpError(501, "method not implemented")
-    check_path(target.split("?", 1)[0])
+    i = target.find("?")
+    path = target if i < 0 else target[:i]
+    if "%" in path or "." in path or "\\" in path or "\x00" in path:
+        check_path(path)  # (a path without these is valid as the parser let it through)
     request = Request(
         method,
         target,

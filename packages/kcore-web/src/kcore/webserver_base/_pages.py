@@ -101,6 +101,13 @@ def _esc(text: str) -> str:
 
 _PAGE_SHELLS = {}  # type: dict
 _PLAIN_TYPES = (int, float, str, bool, type(None))
+try:  # CPython: compare rows in C (boards have no itertools/operator)
+    from itertools import compress as _compress
+    from operator import ne as _ne
+
+    _PLAIN_SET = frozenset(_PLAIN_TYPES)
+except ImportError:
+    _compress = _ne = _PLAIN_SET = None  # type: ignore[assignment,misc]
 
 
 class _PageRows:
@@ -112,6 +119,7 @@ class _PageRows:
         self.keys = []  # type: list  # sorted
         self.heads = []  # type: list  # "<tr><td>key</td><td>" per key
         self.values = []  # type: list
+        self.types = []  # type: list
         self.rows = []  # type: list
         self.lock = _platform.new_lock()
 
@@ -120,40 +128,38 @@ class _PageRows:
         if len(d) != len(keys):
             return None
         try:
-            now = [d[k] for k in keys]
+            now = list(map(d.__getitem__, keys))
         except KeyError:
             return None
-        values = self.values
-        if _all_plain(now) and now == values:  # (== only on values it is safe for)
-            return "".join(self.rows)
-        rows, heads = self.rows, self.heads
-        for i in range(len(keys)):
-            v = now[i]
-            old = values[i]
-            # (plain values only: anything else may have changed in place)
-            if v.__class__ in _PLAIN_TYPES and v.__class__ is old.__class__ and v == old:
-                continue
-            values[i] = v
-            rows[i] = heads[i] + _cell(v)
+        rows, heads, values = self.rows, self.heads, self.values
+        types = list(map(type, now))
+        if _compress is not None and types == self.types and _PLAIN_SET.issuperset(types):  # type: ignore[union-attr]
+            # Same plain types as last time: == says whether a row changed,
+            # and the loop over unchanged rows runs in C.
+            for i in _compress(range(len(keys)), map(_ne, now, values)):
+                rows[i] = heads[i] + _cell(now[i])
+        else:
+            for i in range(len(keys)):
+                v = now[i]
+                old = values[i]
+                # (plain values only: anything else may have changed in place)
+                if v.__class__ in _PLAIN_TYPES and v.__class__ is old.__class__ and v == old:
+                    continue
+                rows[i] = heads[i] + _cell(v)
+        self.values = now
+        self.types = types
         return "".join(rows)
 
     def reset(self, keys: list, d: dict) -> str:
         self.keys = keys
         self.heads = ["<tr><td>%s</td><td>" % _esc(str(k)) for k in keys]
         self.values = [d[k] for k in keys]
+        self.types = [type(v) for v in self.values]
         self.rows = [h + _cell(v) for h, v in zip(self.heads, self.values)]
         return "".join(self.rows)
 
 
 _ROWS = {}  # type: dict  # title -> _PageRows
-
-
-def _all_plain(values: list) -> bool:
-    # True if == on these values means "renders the same" (no user-defined __eq__).
-    for v in values:
-        if v.__class__ not in _PLAIN_TYPES:
-            return False
-    return True
 
 
 def _cell(v: object) -> str:

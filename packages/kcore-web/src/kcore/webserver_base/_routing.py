@@ -77,7 +77,7 @@ class _Route:
 
 def _groups(match: "Any") -> tuple:
     try:
-        return tuple(match.groups())
+        return match.groups()  # type: ignore[no-any-return]  # a tuple
     except AttributeError:  # MicroPython: no groups()
         out = []
         i = 1
@@ -244,9 +244,10 @@ class WebServerBase:
         return self._match(path)[0]
 
     def _resolve(self, path: str) -> "tuple[Optional[Handler], tuple, bool]":
-        route, groups = self._match(path)
-        if route is not None:
-            return route.func, groups, False
+        for route in self.routes:
+            m = route.compiled.match(path)
+            if m is not None:
+                return route.func, _groups(m), False
         std = self.standard_handlers.get(path)
         if std is not None:
             return std, (), path in _pages.INTROSPECTION_PATHS
@@ -329,7 +330,10 @@ class WebServerBase:
         if not self.wrap_handlers:
             return _as_response(func(request))
         try:
-            return _as_response(func(request))
+            result = func(request)
+            if result.__class__ is str:  # the usual case, without a call more
+                return Response.text(result)
+            return _as_response(result)
         except Exception as e:
             self._log_exception(request, e)
             return Response(None, -1, exception=e)  # sent as a bare 500

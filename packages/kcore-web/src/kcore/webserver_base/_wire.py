@@ -123,9 +123,9 @@ class Headers:
     @classmethod
     def _from_pairs(cls, pairs: list) -> "Headers":
         # Fast path for the parser: names already lower-case str, values str.
-        h = cls()
+        h = object.__new__(cls)
         h._pairs = pairs
-        m = h._map
+        m = h._map = {}
         for n, v in pairs:
             if n in m:
                 m[n] = m[n] + ", " + v
