@@ -5,8 +5,6 @@ the input becomes an :class:`~kcore.webserver_base.HttpError` carrying the
 status to answer; nothing else escapes for any input.
 """
 
-import re
-
 from kcore.webserver_base import Headers, HttpError, body_framing, parse_request_head
 
 TYPE_CHECKING = False
@@ -67,12 +65,21 @@ _NEED_LENGTH = ("POST", "PUT", "PATCH")
 # strict parser (parse_request_head) accepts with the same result; anything
 # else goes to the strict parser.
 _TCHAR = "!#$%&'*+.^_`|~0-9A-Za-z\\-"
-_FAST_HEAD = re.compile(
-    "(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[!-~]*) HTTP/1\\.([01])\r\n"
-    "((?:[" + _TCHAR + "]+:[\t -~\x80-\xff]*\r\n)*)"
-)
-_FAST_FIELD = re.compile("([" + _TCHAR + "]+):[ \t]*([\t -~\x80-\xff]*?)[ \t]*\r\n")
+_FAST = []  # type: list  # [head pattern, field pattern], compiled on first use (import cost)
 _VERSIONS = {"0": "HTTP/1.0", "1": "HTTP/1.1"}
+
+
+def _compile_fast() -> list:
+    import re
+
+    _FAST[:] = [
+        re.compile(
+            "(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[!-~]*) HTTP/1\\.([01])\r\n"
+            "((?:[" + _TCHAR + "]+:[\t -~\x80-\xff]*\r\n)*)"
+        ),
+        re.compile("([" + _TCHAR + "]+):[ \t]*([\t -~\x80-\xff]*?)[ \t]*\r\n"),
+    ]
+    return _FAST
 
 
 def _parse_head_fast(
@@ -80,12 +87,13 @@ def _parse_head_fast(
 ) -> "Optional[Tuple[str, str, str, Headers]]":
     """(method, target, version, headers) of the head ``buf[:end]``, or None
     if it is not of the usual shape (then the strict parser looks at it)."""
-    m = _FAST_HEAD.fullmatch(buf[: end + 2].decode("latin-1"))
+    head_re, field_re = _FAST or _compile_fast()
+    m = head_re.fullmatch(buf[: end + 2].decode("latin-1"))
     if m is None:
         return None
     method, target, minor, block = m.groups()
     if block:
-        pairs = [(n.lower(), v) for n, v in _FAST_FIELD.findall(block)]
+        pairs = [(n.lower(), v) for n, v in field_re.findall(block)]
         if len(pairs) > max_headers:
             return None
     else:

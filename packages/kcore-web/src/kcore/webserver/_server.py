@@ -11,7 +11,7 @@ import socket
 import threading
 
 from kcore.webserver._engine import Engine
-from kcore.webserver._http import Limits
+from kcore.webserver._http import Limits, _compile_fast
 from kcore.webserver._poller import make_poller
 from kcore.webserver._writer import Closed, ResponseWriter
 from kcore.webserver_base import (
@@ -198,6 +198,7 @@ class WebServer(WebServerBase):
             raise
         self.port = sock.getsockname()[1]
         self.listen_address = listen
+        _compile_fast()  # now rather than in the first request
         engine = Engine(
             sock,
             make_poller(self._force_selector),
