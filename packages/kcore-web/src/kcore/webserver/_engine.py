@@ -34,6 +34,7 @@ import socket
 import threading
 import time
 
+from kcore.webserver._handover import LeaderWatch
 from kcore.webserver._http import RequestReader
 from kcore.webserver._poller import MUTE, READ, WRITE
 from kcore.webserver._writer import Closed, http_date, is_ssl_want
@@ -47,10 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from kcore.webserver._writer import ResponseWriter
 
 _AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK)
-#: Seconds a leader may wait inside one event before another worker leads.
-SLOW_HANDLER = 0.002
-#: Seconds after which a leader hands over even while it computes.
-LONG_HANDLER = 0.05
 
 READING, HANDSHAKE, LINGER, WRITING = range(4)
 
@@ -146,9 +143,7 @@ class Engine:
         self._leader: Optional[int] = None  # the thread id of the leader
         self._waiting = 0  # workers waiting to lead
         self._busy_since: Dict[int, float] = {}  # worker id -> when its current event began
-        self._cpu_clocks: Dict[int, Any] = {}  # worker id -> its CPU clock (where known)
-        self._stat_paths: Dict[int, str] = {}  # worker id -> /proc/.../stat (Linux)
-        self._watch: Any = None  # (event start, first look, leader CPU then)
+        self._watch = LeaderWatch()
         self._last_activity = 0.0
         poller.add(self.listener_fd)
 
@@ -324,7 +319,7 @@ class Engine:
         over (while it is in a slow event), then finishes that event and
         waits again."""
         me = threading.get_ident()
-        self._note_thread(me)
+        self._watch.note_thread(me)
         cond = self._pool_cond
         while True:
             with cond:
@@ -366,6 +361,8 @@ class Engine:
                     self._accept()
                     if poller.oneshot:
                         poller.arm(fd, READ)
+                elif not poller.oneshot:
+                    poller.arm(fd, MUTE)  # until the housekeeper closes it: no spinning
                 continue
             conn = conns.get(fd)
             if conn is None:
@@ -393,66 +390,22 @@ class Engine:
                 self._leader = None
                 self._pool_cond.notify()
 
-    def _note_thread(self, me: int) -> None:
-        # How the housekeeper tells a leader that waits from one that
-        # computes or is not scheduled: its CPU clock and its /proc state.
-        try:
-            self._cpu_clocks[me] = time.pthread_getcpuclockid(me)
-        except (AttributeError, OSError):
-            pass
-        native = getattr(threading, "get_native_id", None)
-        if native is not None and os.path.exists("/proc/self/task"):
-            self._stat_paths[me] = "/proc/self/task/%d/stat" % native()
-
-    def _cpu_time(self, ident: int) -> "Optional[float]":
-        clock = self._cpu_clocks.get(ident)
-        if clock is None:
-            return None
-        try:
-            return time.clock_gettime(clock)
-        except OSError:
-            return None
-
-    def _runnable(self, ident: int) -> bool:
-        # True if the thread is running or waiting for a CPU (not for I/O).
-        path = self._stat_paths.get(ident)
-        if path is None:
-            return False
-        try:
-            with open(path, "rb") as f:
-                stat = f.read()
-        except OSError:
-            return False
-        return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R"
-
     def _maybe_hand_over(self, now: float) -> None:
-        """Hand leadership to a waiting worker when the leader has been in
-        one event for SLOW_HANDLER seconds and is waiting (its CPU time did
-        not advance while it was not runnable), or for LONG_HANDLER seconds
-        whatever it does. A leader that computes or that the machine has no
-        CPU for keeps leading: another thread would only contend for the GIL."""
+        """Hand leadership to a waiting worker when the leader's current
+        event is slow for a reason another thread can help with (see
+        :class:`~kcore.webserver._handover.LeaderWatch`)."""
         leader = self._leader
         started = self._busy_since.get(leader) if leader is not None else None
-        if started is None or now - started < SLOW_HANDLER or self._waiting == 0:
-            self._watch = None
+        if started is None or self._waiting == 0:
+            self._watch.forget()
             return
-        watch = self._watch
-        if now - started < LONG_HANDLER:
-            cpu = self._cpu_time(leader)  # type: ignore[arg-type]
-            if watch is None or watch[0] != started:
-                self._watch = (started, now, cpu)  # first look at this event
-                if cpu is not None:
-                    return
-            elif cpu is not None and watch[2] is not None:
-                computing = cpu - watch[2] > 0.5 * (now - watch[1])
-                if computing or self._runnable(leader):  # type: ignore[arg-type]
-                    return
+        if not self._watch.hand_over(leader, started, now):  # type: ignore[arg-type]
+            return
         with self._pool_cond:
             if self._leader != leader or self._waiting == 0:
                 return
             self._leader = None
             self._pool_cond.notify()
-        self._watch = None
         self.count("web-workers-activated")
 
     def _accept(self) -> None:
