@@ -58,6 +58,7 @@ def test_real_thread_clock_and_state():
     try:
         assert ready.wait(5)
         assert w._cpu_time(idents[0]) is not None
+        assert idents[0] in w._stat_paths  # Linux: the state is readable
         # Blocked in done.wait(): not runnable (a running thread would read "R").
         ktest.wait_for(lambda: not w._runnable(idents[0]), what="the thread to block")
     finally:
