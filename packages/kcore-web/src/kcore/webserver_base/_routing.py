@@ -178,6 +178,7 @@ class WebServerBase:
         self._log_window = -1  # the second the access-log budget counts in
         self._log_lines = 0  # request lines logged in it
         self._log_skipped = 0  # request lines over the budget in it
+        self._clock_ms = _platform.monotonic_ms
         self._path_keys = {}  # type: dict
         self._count_names = {}  # type: dict
         self.routes = []  # type: list
@@ -293,8 +294,9 @@ class WebServerBase:
         rate = self.access_log_rate
         if rate is None:
             return True
-        second = _platform.monotonic_ms() // 1000
+        second = self._clock_ms() // 1000
         if second != self._log_window:
+            # A new second: a new budget, and a word on what was left out.
             skipped = self._log_skipped
             self._log_window, self._log_lines, self._log_skipped = second, 0, 0
             if skipped and logger.log_general is not None:
