@@ -38,7 +38,7 @@ from kcore.webserver._handover import LeaderWatch
 from kcore.webserver._http import RequestReader
 from kcore.webserver._poller import MUTE, READ, WRITE
 from kcore.webserver._writer import Closed, http_date, is_ssl_want
-from kcore.webserver_base import HttpError, error_bytes
+from kcore.webserver_base import HttpError, error_bytes, response_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -543,7 +543,7 @@ class Engine:
                     continue
                 if reader.continue_pending:
                     reader.continue_pending = False
-                    self.writer.send_nowait(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self.writer.send_nowait(conn, response_head(100, keep_alive=True))
                 if not reader.started:
                     conn.deadline = time.monotonic() + self.keepalive_timeout
                 elif not conn.in_request:  # a request has begun: it must arrive in time

@@ -237,7 +237,7 @@ class WebServer(WebServerBase):
         length = length or 0  # chunked was refused above
         body = buf[end + 4 :]
         if len(body) < length and (headers.get("expect") or "").lower() == "100-continue":
-            self._send_all(client, b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._send_all(client, response_head(100, keep_alive=True, server=self.server_name))
         while len(body) < length:
             if _platform.monotonic_ms() > deadline:
                 raise HttpError(408, "request timeout")
