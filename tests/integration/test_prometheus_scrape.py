@@ -5,14 +5,11 @@ Everything runs on 127.0.0.1 with ephemeral ports and temporary config and stora
 """
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 
+import ktest
 import pytest
 
 PROMETHEUS = shutil.which("prometheus")
@@ -20,14 +17,6 @@ pytestmark = pytest.mark.skipif(
     PROMETHEUS is None,
     reason="the prometheus binary is not installed (Debian: apt-get install -y prometheus)",
 )
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _query(prom_port, expr):
@@ -41,53 +30,53 @@ def _query(prom_port, expr):
     return data["data"]["result"]
 
 
-def _wait_value(prom_port, expr, want, proc, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "prometheus exited early"
+def _wait_value(prometheus, expr, want, timeout=90):
+    port, server = prometheus
+    last = []
+
+    def answered():
+        assert server.proc.poll() is None, "prometheus exited early"
         try:
-            result = _query(prom_port, expr)
+            result = _query(port, expr)
         except OSError as e:  # API not up yet
-            last = e
-            time.sleep(0.3)
-            continue
-        if result:
-            last = result
-            value = float(result[0]["value"][1])
-            if value == want:
-                return result
-        time.sleep(0.3)
-    log = proc.log_path.read_text(errors="replace")[-3000:]
-    raise AssertionError(
-        "query %r never returned %r; last answer %r; prometheus log:\n%s" % (expr, want, last, log)
-    )
+            last[:] = [e]
+            return None
+        last[:] = [result]
+        return result if result and float(result[0]["value"][1]) == want else None
+
+    try:
+        return ktest.wait_for(answered, timeout=timeout, interval=0.3, what=expr)
+    except AssertionError:
+        with open(server.log_path, errors="replace") as f:
+            log = f.read()[-3000:]
+        raise AssertionError(
+            "query %r never returned %r; last answer %r; prometheus log:\n%s"
+            % (expr, want, last, log)
+        )
 
 
 @pytest.fixture
 def kcore_server():
     pytest.importorskip("prometheus_client")
-    import kcore.varz_prom as vp
     from kcore import varz
     from kcore.webserver import LoggingAdapter, WebServer
 
-    vp.install()  # into the default registry (other tests may have moved it)
-
-    varz.inc("integration-hits", 5)
-    varz.set("integration-temp", 21.5)
-    varz.set("integration-mode", "eco")
-    varz.stamp("integration-started")
-    server = WebServer({"/healthz": lambda r: "all ok"}, logging_adapter=LoggingAdapter())
+    store = varz.Store()  # this server's own counters, exported at its /metrics
+    store.inc("integration-hits", 5)
+    store.set("integration-temp", 21.5)
+    store.set("integration-mode", "eco")
+    store.stamp("integration-started")
+    server = WebServer(
+        {"/healthz": lambda r: "all ok"}, logging_adapter=LoggingAdapter(), varz=store
+    )
     server.start(port=0)
     yield server
     server.shutdown(timeout=10)
-    for k in ("integration-hits", "integration-temp", "integration-mode", "integration-started"):
-        varz.delete(k)
 
 
 @pytest.fixture
 def prometheus(kcore_server, tmp_path):
-    port = _free_port()
+    port = ktest.free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n"
@@ -102,8 +91,7 @@ def prometheus(kcore_server, tmp_path):
     )
     storage = tmp_path / "data"
     storage.mkdir()
-    log = open(tmp_path / "prometheus.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    server = ktest.ServerProcess(
         [
             PROMETHEUS,
             "--config.file=%s" % config,
@@ -111,36 +99,25 @@ def prometheus(kcore_server, tmp_path):
             "--web.listen-address=127.0.0.1:%d" % port,
             "--log.level=warn",
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        ready=lambda: ktest.port_open(port),
         cwd=str(tmp_path),
+        log_path=str(tmp_path / "prometheus.log"),
     )
-    proc.log_path = tmp_path / "prometheus.log"
-    try:
-        yield port, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        if os.environ.get("KCORE_TEST_SHOW_PROM_LOG"):
-            print((tmp_path / "prometheus.log").read_text())
+    with server:
+        yield port, server
 
 
 def test_prometheus_scrapes_varz(kcore_server, prometheus):
-    from kcore import varz
-
-    port, proc = prometheus
-    _wait_value(port, 'varz_integration_hits_total{job="kcore"}', 5.0, proc)
-    _wait_value(port, "varz_integration_temp", 21.5, proc)
-    _wait_value(port, 'varz_integration_mode_info{value="eco"}', 1.0, proc)
-    started = varz.get("integration-started")
-    _wait_value(port, "varz_integration_started", float(started), proc)
-    _wait_value(port, "healthz_status", 0.0, proc)
-    _wait_value(port, 'up{job="kcore"}', 1.0, proc)
+    store = kcore_server.varz_store
+    _wait_value(prometheus, 'varz_integration_hits_total{job="kcore"}', 5.0)
+    _wait_value(prometheus, "varz_integration_temp", 21.5)
+    _wait_value(prometheus, 'varz_integration_mode_info{value="eco"}', 1.0)
+    # A stamp is a counter of stamps (with the time of the first as _created).
+    _wait_value(prometheus, "varz_integration_started_total", 1.0)
+    first = store.get_stamps()["integration-started"][1]
+    _wait_value(prometheus, "varz_integration_started_created", float(first))
+    _wait_value(prometheus, "healthz_status", 0.0)
+    _wait_value(prometheus, 'up{job="kcore"}', 1.0)
     # Live: a later bump shows up in a later scrape.
-    varz.inc("integration-hits", 7)
-    _wait_value(port, 'varz_integration_hits_total{job="kcore"}', 12.0, proc)
+    store.inc("integration-hits", 7)
+    _wait_value(prometheus, 'varz_integration_hits_total{job="kcore"}', 12.0)

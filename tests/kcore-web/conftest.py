@@ -1,12 +1,15 @@
-"""Shared fixtures: real kcore web servers on 127.0.0.1 ephemeral ports, raw socket clients."""
+"""Shared fixtures: real kcore web servers on 127.0.0.1 ephemeral ports, raw socket clients.
 
-import shutil
+Every server counts into a varz store of its own (``server.varz_store``), so
+tests never touch, save or restore the global one.
+"""
+
 import socket
-import subprocess
-import time
 
+import ktest
 import pytest
 
+from kcore import varz
 from kcore.webserver import LoggingAdapter, WebServer
 
 
@@ -100,6 +103,7 @@ def serve():
 
     def make(handlers=None, start=None, **kwargs):
         kwargs.setdefault("logging_adapter", QUIET)
+        kwargs.setdefault("varz", varz.Store())
         s = WebServer(handlers or {}, **kwargs)
         s.start(port=0, **(start or {}))
         servers.append(s)
@@ -110,107 +114,12 @@ def serve():
         assert s.shutdown(timeout=15), "server did not stop"
 
 
-def wait_for(predicate, timeout=5.0, interval=0.01):
-    """Poll until predicate() is truthy; return its value or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within %.1f s" % timeout)
-        time.sleep(interval)
-
-
 @pytest.fixture
 def poll():
-    return wait_for
+    return ktest.wait_for
 
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     """A CA, a server cert for 127.0.0.1/localhost and a client cert, made by openssl."""
-    openssl = shutil.which("openssl")
-    if not openssl:
-        pytest.skip("openssl binary (Debian package openssl) is not installed")
-    d = tmp_path_factory.mktemp("certs")
-
-    def run(*args):
-        subprocess.run([openssl, *args], cwd=d, check=True, capture_output=True)
-
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=kcore test CA",
-        # Extensions as strict X.509 checking (Python 3.13's default) wants them.
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    )
-    leaf = (
-        "basicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\n"
-        "subjectKeyIdentifier=hash\n"
-        "authorityKeyIdentifier=keyid,issuer\n"
-    )
-    (d / "server.ext").write_text(
-        leaf + "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
-    )
-    (d / "client.ext").write_text(leaf + "extendedKeyUsage=clientAuth\n")
-    for name, ext in (("server", "server.ext"), ("client", "client.ext")):
-        run(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            name + ".key",
-            "-out",
-            name + ".csr",
-            "-subj",
-            "/CN=kcore-" + name,
-        )
-        run(
-            "x509",
-            "-req",
-            "-in",
-            name + ".csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            name + ".pem",
-            "-days",
-            "2",
-            "-extfile",
-            ext,
-        )
-    # An encrypted copy of the server key, to test tls_key_password.
-    run(
-        "pkey", "-in", "server.key", "-out", "server-enc.key", "-aes256", "-passout", "pass:s3cret"
-    )
-    return {
-        k: str(d / v)
-        for k, v in {
-            "ca": "ca.pem",
-            "server_cert": "server.pem",
-            "server_key": "server.key",
-            "server_key_enc": "server-enc.key",
-            "client_cert": "client.pem",
-            "client_key": "client.key",
-            "dir": ".",
-        }.items()
-    } | {"dir": str(d)}
+    return ktest.make_certs(tmp_path_factory.mktemp("certs"))

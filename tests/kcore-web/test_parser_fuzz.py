@@ -151,3 +151,69 @@ def test_valid_requests_round_trip_under_any_split(method, path, headers, body, 
         for n, v in headers:
             assert v.strip() in r.headers.get_all(n)
     assert not reader.buf
+
+
+HEAD_PIECES = [
+    b"GET",
+    b"POST",
+    b"BREW",
+    b" ",
+    b"/",
+    b"/a?b=c",
+    b"*",
+    b"http://h/x",
+    b"HTTP/1.1",
+    b"HTTP/1.0",
+    b"HTTP/2.0",
+    b"\r\n",
+    b"Host",
+    b"X-A",
+    b"x_y",
+    b"Bad Name",
+    b":",
+    b": ",
+    b" v ",
+    b"\t",
+    b"\x00",
+    b"\x01",
+    b"\x7f",
+    b"\xe9",
+    b"\r",
+    b"\n",
+    b"a:b:c",
+]
+head_like = st.lists(st.sampled_from(HEAD_PIECES), max_size=30).map(b"".join)
+
+
+@settings(max_examples=1500, deadline=None, database=None)
+@given(
+    head=st.one_of(
+        head_like,
+        st.builds(
+            lambda m, hs: m + b" /p HTTP/1.1\r\n" + b"".join(hs),
+            st.sampled_from([b"GET", b"PUT", b"OPTIONS"]),
+            st.lists(
+                st.builds(
+                    lambda n, v: n + b":" + v + b"\r\n",
+                    st.sampled_from([b"Host", b"A", b"a-b", b"x!y"]),
+                    st.binary(max_size=12),
+                ),
+                max_size=25,
+            ),
+        ),
+    )
+)
+def test_fast_head_parser_agrees_with_the_strict_one(head):
+    """What the one-regex parser of the usual head accepts, the strict
+    parser accepts with the same result (the rest goes to the strict one)."""
+    from kcore.webserver._http import _parse_head_fast
+    from kcore.webserver_base import parse_request_head
+
+    buf = bytearray(head + b"\r\n\r\n")
+    end = buf.find(b"\r\n\r\n")
+    fast = _parse_head_fast(buf, end, 20)
+    if fast is None:
+        return
+    strict = parse_request_head(bytes(buf[:end]), 20)
+    assert fast[:3] == strict[:3]
+    assert fast[3].items() == strict[3].items()

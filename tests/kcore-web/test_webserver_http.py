@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import threading
 
+import ktest
 import pytest
 import requests
 
@@ -161,8 +162,8 @@ def test_handler_exception_gives_500_without_traceback(serve):
     s = serve(_handlers(), logging_adapter=LoggingAdapter(log_exceptions=logged.append))
     r = requests.get(url(s, "/boom"))
     assert r.status_code == 500
-    assert "do-not-leak-this" not in r.text
-    assert "Traceback" not in r.text
+    assert r.content == b""  # a bare 500: nothing about the failure leaves the server
+    assert s.varz_store.get("web-handler-exception") == 1
     assert "do-not-leak-this" in logged[0] and "Traceback" in logged[0]
     r = requests.get(url(s, "/bad-header"))
     assert r.status_code == 500
@@ -170,7 +171,7 @@ def test_handler_exception_gives_500_without_traceback(serve):
 
 
 def test_introspection_pages_escaped(srv):
-    varz.set("xss", "<script>alert('x')</script>")
+    srv.varz_store.set("xss", "<script>alert('x')</script>")
     r = requests.get(url(srv, "/varz"))
     assert r.status_code == 200
     assert "<script>" not in r.text
@@ -179,9 +180,10 @@ def test_introspection_pages_escaped(srv):
     r = requests.get(url(srv, "/varz?xss"))
     assert r.headers["Content-Type"].startswith("text/plain")
     assert r.text == "<script>alert('x')</script>"
-    varz.delete("xss")
-    assert requests.get(url(srv, "/healthz")).text == "ok"
-    assert requests.get(url(srv, "/favicon.ico")).status_code == 204
+    r = requests.get(url(srv, "/healthz"))
+    assert (r.text, r.headers["Content-Type"]) == ("ok", "text/plain; charset=utf-8")
+    r = requests.get(url(srv, "/favicon.ico"))
+    assert (r.status_code, r.content) == (200, b"")
 
 
 def test_logz_escapes_logged_paths(serve, raw):
@@ -197,7 +199,7 @@ def test_logz_escapes_logged_paths(serve, raw):
 
 def test_metrics_served_when_prometheus_client_present(srv):
     pytest.importorskip("prometheus_client")
-    varz.bump("metrics-test-counter")
+    srv.varz_store.bump("metrics-test-counter")
     r = requests.get(url(srv, "/metrics"))
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/plain; version=")
@@ -205,9 +207,81 @@ def test_metrics_served_when_prometheus_client_present(srv):
     assert 'healthz_status{program="' in r.text
 
 
+def test_varz_prom_init_on_a_web_server(serve):
+    pytest.importorskip("prometheus_client")
+    import kcore.varz_prom as vp
+
+    s = serve({"/healthz": lambda r: "db down"}, use_standard_handlers=False)
+    assert requests.get(url(s, "/metrics")).status_code == 404
+    assert vp.init(s) is True
+    s.varz_store.bump("init-counter")
+    r = requests.get(url(s, "/metrics"), params={"name[]": ["healthz_status"]})
+    assert r.status_code == 200
+    assert r.text.splitlines()[-1].startswith('healthz_status{program="')
+    assert r.text.rstrip().endswith(" 1.0")  # /healthz says "db down"
+    assert "varz_init_counter_total" in requests.get(url(s, "/metrics")).text
+    assert requests.get(url(s, "/healthz")).text == "db down"  # kept
+
+
+def test_two_servers_count_separately(serve):
+    global_before = varz.get("web-path-hello")
+    a = serve(_handlers())
+    b = serve(_handlers())
+    for _ in range(3):
+        requests.get(url(a, "/hello"))
+    requests.get(url(b, "/hello"))
+    assert a.varz_store.get("web-path-hello") == 3
+    assert b.varz_store.get("web-path-hello") == 1
+    assert requests.get(url(b, "/varz?web-path-hello")).text == "1"
+    assert a.varz_store.get("web-connections-open") >= 0
+    assert varz.get("web-path-hello") == global_before  # the global store was not touched
+
+
+def test_original_msg_types_are_valid_on_the_wire(serve):
+    s = serve(
+        {
+            "/t": lambda r: Response("x", msg_type="text"),
+            "/h": lambda r: Response("<p>x</p>"),
+            "/e": lambda r: Response(""),
+            "/j": lambda r: Response("{}", msg_type="application/json"),
+        }
+    )
+    types = {p: requests.get(url(s, p)).headers["Content-Type"] for p in ("/t", "/h", "/e", "/j")}
+    assert types == {
+        "/t": "text/plain; charset=utf-8",
+        "/h": "text/html; charset=utf-8",
+        "/e": "text/plain; charset=utf-8",
+        "/j": "application/json",
+    }
+
+
+def test_httpd_stops_and_joins_a_serve_thread():
+    from kcore.webserver import WebServer
+
+    s = WebServer({"/hello": lambda r: "hello"}, logging_adapter=LoggingAdapter(), varz=False)
+    assert s.httpd is None
+    t = s.start(port=0)
+    assert s.httpd.server_address == ("127.0.0.1", s.port)
+    assert requests.get(url(s, "/hello")).text == "hello"
+    s.httpd.shutdown()
+    t.join(10)
+    assert not t.is_alive()
+    s.httpd.server_close()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url(s, "/hello"), timeout=2)
+    s2 = WebServer({}, logging_adapter=LoggingAdapter(), varz=False)
+    holder = []
+    t2 = threading.Thread(target=lambda: holder.append(s2.start(port=0, background=False)))
+    t2.start()
+    ktest.wait_for(lambda: s2.httpd is not None, what="the foreground server to start")
+    s2.httpd.shutdown()
+    t2.join(10)
+    assert holder == [None]
+
+
 def test_binds_loopback_by_default(srv):
     assert srv.listen_address == "127.0.0.1"
-    assert srv._listener.getsockname()[0] == "127.0.0.1"
+    assert srv._engine.listener.getsockname()[0] == "127.0.0.1"
 
 
 def test_concurrent_clients(srv):

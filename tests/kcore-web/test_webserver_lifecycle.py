@@ -5,9 +5,11 @@ import sys
 import threading
 import time
 
+import ktest
 import pytest
 import requests
 
+from kcore import varz
 from kcore.webserver import LoggingAdapter, WebServer
 
 
@@ -19,7 +21,7 @@ def test_graceful_shutdown_finishes_in_flight_request(poll):
         time.sleep(0.5)
         return "finished"
 
-    s = WebServer({"/slow": slow}, logging_adapter=LoggingAdapter())
+    s = WebServer({"/slow": slow}, logging_adapter=LoggingAdapter(), varz=varz.Store())
     s.start(port=0)
     result = []
     t = threading.Thread(
@@ -35,7 +37,7 @@ def test_graceful_shutdown_finishes_in_flight_request(poll):
     with pytest.raises(requests.ConnectionError):
         requests.get("http://127.0.0.1:%d/slow" % s.port, timeout=2)
     assert not s.web_thread.is_alive()
-    assert not any(t.is_alive() for t in s._workers)
+    assert not any(t.is_alive() for t in s._engine.workers)
 
 
 def test_shutdown_from_inside_a_handler():
@@ -43,18 +45,20 @@ def test_shutdown_from_inside_a_handler():
         r.server.shutdown()
         return "bye"
 
-    s = WebServer({"/stop": stop}, logging_adapter=LoggingAdapter())
+    s = WebServer({"/stop": stop}, logging_adapter=LoggingAdapter(), varz=varz.Store())
     s.start(port=0)
     r = requests.get("http://127.0.0.1:%d/stop" % s.port)
     assert r.text == "bye"
     assert r.headers["Connection"] == "close"
-    assert s._stopped.wait(10)
+    assert s._engine.stopped.wait(10)
     assert not s.web_thread.is_alive()
 
 
 def test_foreground_start_returns_after_shutdown():
     s = WebServer(
-        {"/stop": lambda r: (r.server.shutdown(), "bye")[1]}, logging_adapter=LoggingAdapter()
+        {"/stop": lambda r: (r.server.shutdown(), "bye")[1]},
+        logging_adapter=LoggingAdapter(),
+        varz=varz.Store(),
     )
     holder = {}
 
@@ -64,18 +68,8 @@ def test_foreground_start_returns_after_shutdown():
 
     t = threading.Thread(target=run)
     t.start()
-    deadline = time.monotonic() + 5
-    while s._listener is None or s.port in (None, 0, 80):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            assert requests.get("http://127.0.0.1:%d/stop" % s.port, timeout=2).text == "bye"
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+    ktest.wait_for(lambda: ktest.port_open(s.port or 0), what="the server to listen")
+    assert requests.get("http://127.0.0.1:%d/stop" % s.port, timeout=2).text == "bye"
     t.join(10)
     assert holder == {"returned": True}
 
@@ -94,7 +88,7 @@ def test_context_manager_and_double_start(serve):
     s = serve({})
     with pytest.raises(RuntimeError):
         s.start(port=0)
-    with WebServer({}, logging_adapter=LoggingAdapter()) as s2:
+    with WebServer({}, logging_adapter=LoggingAdapter(), varz=False) as s2:
         s2.start(port=0)
         assert requests.get("http://127.0.0.1:%d/healthz" % s2.port).text == "ok"
 

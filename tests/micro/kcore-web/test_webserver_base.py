@@ -12,13 +12,17 @@ from kcore.webserver_base import (
     WebServerBase,
     body_framing,
     check_path,
+    error_bytes,
     parse_form,
     parse_get_params,
     parse_request_head,
+    response_head,
+    wire_content_type,
 )
 
 
 def _server(**kw):
+    kw.setdefault("varz", varz.Store())
     return WebServerBase(
         {
             "/hello": lambda r: "hello",
@@ -71,46 +75,62 @@ def test_user_route_overrides_standard_and_default_handler():
     assert s.test_handler("/healthz").body == "ok"
 
 
-def test_handler_exception_is_500_without_details_and_logged():
+def test_handler_exception_gives_the_original_response_and_is_logged():
     logged = []
     s = _server(logging_adapter=LoggingAdapter(log_exceptions=logged.append))
-    varz.reset("web-handler-exception")
     r = s.test_handler("/boom")
-    assert r.status_code == 500
-    assert "secret" not in r.body
+    assert r.status_code == -1
+    assert r.body == ""
+    assert isinstance(r.exception, ValueError)
     assert "handler exception. path=/boom" in logged[0]
     assert "secret" in logged[0]
-    assert varz.get("web-handler-exception") == 1
+    assert s.varz_store.get("web-handler-exception") == 1
+    assert s.varz_store.get("web-status--1") == 1
 
 
 def test_varz_page_escapes_and_single_value_is_text():
     s = _server()
-    varz.set("evil<b>", "<script>alert(1)</script>")
+    s.varz_store.set("evil<b>", "<script>alert(1)</script>")
     r = s.test_handler("/varz")
     assert r.status_code == 200
     assert "<script>" not in r.body
     assert "&lt;script&gt;" in r.body
     assert "evil&lt;b&gt;" in r.body
-    assert r.msg_type.startswith("text/html")
+    assert r.msg_type == "text/html"
     one = s.test_handler("/varz?evil%3Cb%3E")
     assert one.body == "<script>alert(1)</script>"
-    assert one.msg_type.startswith("text/plain")
+    assert one.msg_type == "text"
+    assert wire_content_type(one.msg_type) == "text/plain; charset=utf-8"
     assert s.test_handler("/varz?absent-key").body == "None"
-    varz.delete("evil<b>")
+
+
+def test_servers_keep_separate_counters():
+    a, b = _server(), _server()
+    a.test_handler("/hello")
+    a.test_handler("/hello")
+    b.test_handler("/hello")
+    assert a.varz_store.get("web-path-hello") == 2
+    assert b.varz_store.get("web-path-hello") == 1
+    assert "web-path-hello" in a.test_handler("/varz").body
+    quiet = _server(varz=False)
+    assert quiet.varz_store is None
+    assert quiet.test_handler("/hello").body == "hello"
+    assert _server(varz=True).varz_store is varz.DEFAULT_STORE
 
 
 def test_counters_and_path_cap():
-    varz.reset()
     s = _server(max_path_counters=3)
     for p in ("/hello", "/a1", "/a2", "/a3", "/a4"):
         s.test_handler(p)
-    assert varz.get("web-path-hello") == 1
-    assert varz.get("web-path-a3") is None
-    assert varz.get("web-path-(other)") == 2
-    assert varz.get("web-status-404") == 4
-    assert varz.get("web-method-test") == 5
+    v = s.varz_store
+    assert v.get("web-path-hello") == 1
+    assert v.get("web-path-a3") is None
+    assert v.get("web-path-(other)") == 2
+    assert v.get("web-status-404") == 4
+    assert v.get("web-method-test") == 5
+    assert isinstance(v.get("web-server-start"), int)
     s.find_and_run_handler(Request("BREW", "/hello"))
-    assert varz.get("web-method-other") == 1
+    assert v.get("web-method-other") == 1
 
 
 def test_flagz_logz_and_favicon():
@@ -121,7 +141,10 @@ def test_flagz_logz_and_favicon():
     assert _server().test_handler("/logz").status_code == 503
     s2 = _server(logging_adapter=LoggingAdapter(get_logz_html=lambda: "<p>line&lt;"))
     assert "<p>line&lt;" in s2.test_handler("/logz").body
-    assert s.test_handler("/favicon.ico").status_code == 204
+    favicon = s.test_handler("/favicon.ico")
+    assert (favicon.status_code, favicon.body, favicon.msg_type) == (200, "", "?")
+    healthz = s.test_handler("/healthz")
+    assert (healthz.body, healthz.msg_type) == ("ok", "text")
 
 
 def test_introspection_auth_hook():
@@ -147,17 +170,69 @@ def test_introspection_auth_hook():
     assert "/healthz" not in seen
 
 
-def test_response_defaults_and_validation():
-    assert Response("<p>x</p>").msg_type.startswith("text/html")
-    assert Response("x").msg_type.startswith("text/plain")
-    assert Response("").msg_type.startswith("text/plain")
-    assert Response("x", 201).ok
-    assert not Response("x", 404).ok
+def test_response_keeps_the_original_values():
+    assert Response("<p>x</p>").msg_type == "text/html"
+    assert Response("x").msg_type == "text"
+    assert Response("").msg_type == "?"
+    assert Response(None).body == ""
+    assert Response(b"\x00").msg_type == "application/octet-stream"
+    assert Response("x").ok and Response("x").status_msg == "OK"
+    assert not Response("x", 201).ok
+    assert Response("x", 404).status_msg == "NOTOK"
     assert Response("x", 299, status_msg="Fine").status_msg == "Fine"
+    assert Response("x", 299, status_msg="Fine").reason == "Fine"
+    assert Response("x", 404).reason is None
+    failed = Response(None, -1, exception=ValueError("bad"))
+    assert (failed.status_code, failed.body, failed.ok) == (-1, "", False)
+    assert str(failed) == "[-1] bad"
     assert str(Response("a\nb", 200)) == "[200] a\\nb"
-    raises(ValueError, Response, "x", -1)
+    raises(ValueError, Response, "x", -2)
+    raises(ValueError, Response, "x", 600)
     raises(ValueError, Response, "x", 200, {"X": "a\r\nSet-Cookie: y"})
     assert Response("ü").body_bytes() == b"\xc3\xbc"
+
+
+def test_msg_types_become_valid_on_the_wire():
+    assert wire_content_type("text") == "text/plain; charset=utf-8"
+    assert wire_content_type("?") == "text/plain; charset=utf-8"
+    assert wire_content_type("text/html") == "text/html; charset=utf-8"
+    assert wire_content_type("application/json") == "application/json"
+    assert wire_content_type("junk") == "application/octet-stream"
+
+
+def test_response_head_is_the_one_writer():
+    head = response_head(200, "text", 5, {"X-A": "1"}, keep_alive=True)
+    assert head == (
+        b"HTTP/1.1 200 OK\r\nServer: k_webserver\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n"
+    )
+    head = response_head(404, "?", 0, None, keep_alive=False, reason="Gone", server="s")
+    assert head.startswith(b"HTTP/1.1 404 Gone\r\nServer: s\r\n")
+    assert head.count(b"Server:") == 1
+    assert b"Connection: close\r\n" in head
+    head = response_head(200, None, None, None, keep_alive=True, version="HTTP/1.0", chunked=True)
+    assert b"Connection: keep-alive" in head and b"Transfer-Encoding: chunked" in head
+    assert b"Content-Type" not in head
+    err = error_bytes(413, "too big")
+    assert err.startswith(b"HTTP/1.1 413 Content Too Large\r\n")
+    assert err.endswith(b"\r\n\r\ntoo big\n")
+
+
+def test_duck_typed_responses_and_circuitpython_flag():
+    class Page:
+        body = b"# metrics"
+        status_code = 200
+        msg_type = "text/plain; version=0.0.4"
+        extra_headers = {"X-Page": "1"}
+
+    s = _server()
+    s.add_handler("/page", lambda r: Page())
+    r = s.test_handler("/page")
+    assert isinstance(r, Response)
+    assert (r.body, r.msg_type, r.extra_headers) == (b"# metrics", Page.msg_type, {"X-Page": "1"})
+    import kcore.webserver_base as wb
+
+    assert wb.CIRCUITPYTHON is False or wb.CIRCUITPYTHON is True
 
 
 def test_parse_get_params():
@@ -257,3 +332,47 @@ def test_flagz_redacts_secret_looking_flags():
     assert "hunter2" not in body and "abc" not in body
     assert body.count("(redacted)") == 2
     assert "8080" in body
+
+
+def test_access_log_is_rate_limited_and_the_rest_counted():
+    lines, general = [], []
+    s = _server(
+        logging_adapter=LoggingAdapter(log_request=lines.append, log_general=general.append),
+        access_log_rate=5,
+    )
+    now = [7000]
+    s._clock_ms = lambda: now[0]
+    for _ in range(12):
+        s.test_handler("/hello")
+    assert len(lines) == 5
+    assert s._log_skipped == 7
+    now[0] = 8000  # the next second: the count is reported once, logging goes on
+    s.test_handler("/hello")
+    assert len(general) == 1 and "7 more request lines" in general[0]
+    assert len(lines) == 6
+    unlimited = _server(
+        logging_adapter=LoggingAdapter(log_request=lines.append), access_log_rate=None
+    )
+    for _ in range(20):
+        unlimited.test_handler("/hello")
+    assert len(lines) == 26
+
+
+def test_varz_page_stays_exact_while_values_change():
+    from kcore import html as H
+    from kcore.webserver_base import varz_page
+
+    d = {"a": 1, "b": "x", "c": 2.5}
+    for step in range(6):
+        d["a"] = step  # a counter
+        if step == 2:
+            d["b"] = "<changed>"
+        if step == 3:
+            d["new"] = None  # a new key: the page is laid out again
+        if step == 4:
+            del d["c"]
+        if step == 5:
+            d["obj"] = [1, "<2>"]  # not a plain value: always rendered afresh
+        assert varz_page(d, "t2") == str(H.dict_to_page(d, "t2")), step
+    d["obj"].append(3)  # same list, changed in place
+    assert varz_page(d, "t2") == str(H.dict_to_page(d, "t2"))

@@ -18,7 +18,7 @@ Binds 127.0.0.1 unless ``start(listen='0.0.0.0')`` says otherwise.
 
 __version__ = "0.1.0"
 
-from kcore.webserver._server import WebServer, ws_varz_handler  # noqa: F401
+from kcore.webserver._server import Httpd, WebServer  # noqa: F401
 from kcore.webserver_base import (  # noqa: F401
     INTROSPECTION_PATHS,
     BaseHTTPRequestHandler_to_Request,
@@ -32,10 +32,11 @@ from kcore.webserver_base import (  # noqa: F401
     default_logging_adapter,
     parse_get_params,
     varz_handler,
+    ws_varz_handler,
 )
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     # The WebSocket and static-file helpers load on first use (import cost).
     if name in ("WebSocket", "WebSocketClosed"):
         from kcore.webserver import websocket

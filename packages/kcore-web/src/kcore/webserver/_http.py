@@ -5,7 +5,11 @@ the input becomes an :class:`~kcore.webserver_base.HttpError` carrying the
 status to answer; nothing else escapes for any input.
 """
 
-from kcore.webserver_base import HttpError, body_framing, parse_request_head
+from kcore.webserver_base import Headers, HttpError, body_framing, parse_request_head
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import List, Optional, Sequence, Tuple
 
 
 class Limits:
@@ -13,12 +17,12 @@ class Limits:
 
     def __init__(
         self,
-        max_header_bytes=16384,
-        max_request_line=8192,
-        max_headers=100,
-        max_body=1048576,
-        max_chunk_line=1024,
-    ):
+        max_header_bytes: int = 16384,
+        max_request_line: int = 8192,
+        max_headers: int = 100,
+        max_body: int = 1048576,
+        max_chunk_line: int = 1024,
+    ) -> None:
         self.max_header_bytes = max_header_bytes
         self.max_request_line = max_request_line
         self.max_headers = max_headers
@@ -31,7 +35,16 @@ class ParsedRequest:
 
     __slots__ = ("body", "expect_continue", "headers", "keep_alive", "method", "target", "version")
 
-    def __init__(self, method, target, version, headers, body, keep_alive, expect_continue):
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        version: str,
+        headers: Headers,
+        body: bytes,
+        keep_alive: bool,
+        expect_continue: bool,
+    ) -> None:
         self.method = method
         self.target = target
         self.version = version
@@ -46,7 +59,49 @@ _HEXDIGITS = b"0123456789abcdefABCDEF"
 _NEED_LENGTH = ("POST", "PUT", "PATCH")
 
 
-def _connection_tokens(headers):
+# The usual request head, recognised in one regex match: a method handlers
+# serve, an origin-form target, HTTP/1.0 or 1.1, header lines of a token, a
+# colon and a value without control characters. What this accepts, the
+# strict parser (parse_request_head) accepts with the same result; anything
+# else goes to the strict parser.
+_TCHAR = "!#$%&'*+.^_`|~0-9A-Za-z\\-"
+_FAST = []  # type: list  # [head pattern, field pattern], compiled on first use (import cost)
+_VERSIONS = {"0": "HTTP/1.0", "1": "HTTP/1.1"}
+
+
+def _compile_fast() -> list:
+    import re
+
+    _FAST[:] = [
+        re.compile(
+            "(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[!-~]*) HTTP/1\\.([01])\r\n"
+            "((?:[" + _TCHAR + "]+:[\t -~\x80-\xff]*\r\n)*)"
+        ),
+        re.compile("([" + _TCHAR + "]+):[ \t]*([\t -~\x80-\xff]*?)[ \t]*\r\n"),
+    ]
+    return _FAST
+
+
+def _parse_head_fast(
+    buf: bytearray, end: int, max_headers: int
+) -> "Optional[Tuple[str, str, str, Headers]]":
+    """(method, target, version, headers) of the head ``buf[:end]``, or None
+    if it is not of the usual shape (then the strict parser looks at it)."""
+    head_re, field_re = _FAST or _compile_fast()
+    m = head_re.fullmatch(buf[: end + 2].decode("latin-1"))
+    if m is None:
+        return None
+    method, target, minor, block = m.groups()
+    if block:
+        pairs = [(n.lower(), v) for n, v in field_re.findall(block)]
+        if len(pairs) > max_headers:
+            return None
+    else:
+        pairs = []
+    return method, target, _VERSIONS[minor], Headers._from_pairs(pairs)
+
+
+def _connection_tokens(headers: Headers) -> "Sequence[str]":
     value = headers.get("connection")
     if not value:
         return ()
@@ -61,24 +116,24 @@ class RequestReader:
     ``continue_pending`` whether a ``100 Continue`` should be sent now.
     """
 
-    def __init__(self, limits=None):
+    def __init__(self, limits: "Optional[Limits]" = None) -> None:
         self.limits = limits or Limits()
         self.buf = bytearray()
         self._state = _HEAD
         self._head = []  # type: list
         self._need = 0
-        self._chunks = []
+        self._chunks: List[bytes] = []
         self._body_len = 0
         self.continue_pending = False
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> None:
         self.buf += data
 
     @property
-    def started(self):
+    def started(self) -> bool:
         return self._state != _HEAD or bool(self.buf)
 
-    def next_request(self):
+    def next_request(self) -> "Optional[ParsedRequest]":
         """The next complete request, or None if more bytes are needed."""
         buf = self.buf
         lim = self.limits
@@ -94,22 +149,29 @@ class RequestReader:
                 return None
             if end > lim.max_header_bytes:
                 self._too_big_head(buf)
-            line_end = buf.find(b"\r\n")
-            if line_end > lim.max_request_line:
+            if end > lim.max_request_line and buf.find(b"\r\n") > lim.max_request_line:
                 raise HttpError(414, "request line too long")
-            method, target, version, headers = parse_request_head(
-                bytes(buf[:end]), lim.max_headers
-            )
+            head = _parse_head_fast(buf, end, lim.max_headers)
+            if head is None:  # anything unusual: the strict parser decides (or says why not)
+                head = parse_request_head(bytes(buf[:end]), lim.max_headers)
+            method, target, version, headers = head
             del buf[: end + 4]
-            kind, length = body_framing(headers, lim.max_body)
-            if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in headers:
-                raise HttpError(411, "%s needs a Content-Length" % method)
-            tokens = _connection_tokens(headers)
-            if version == "HTTP/1.1":
-                keep_alive = "close" not in tokens
+            hmap = headers._map
+            if "content-length" in hmap or "transfer-encoding" in hmap:
+                kind, length = body_framing(headers, lim.max_body)
             else:
-                keep_alive = "keep-alive" in tokens
-            expect = headers.get("expect")
+                kind, length = "length", 0
+            if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in hmap:
+                raise HttpError(411, "%s needs a Content-Length" % method)
+            if "connection" not in hmap:
+                keep_alive = version == "HTTP/1.1"
+            elif version == "HTTP/1.1":
+                keep_alive = "close" not in _connection_tokens(headers)
+            else:
+                keep_alive = "keep-alive" in _connection_tokens(headers)
+            if "expect" not in hmap and kind != "chunked" and not length:
+                return ParsedRequest(method, target, version, headers, b"", keep_alive, False)
+            expect = hmap.get("expect")
             expect_continue = False
             if expect is not None:
                 if expect.strip().lower() != "100-continue":
@@ -179,13 +241,13 @@ class RequestReader:
                 if b":" not in line:
                     raise HttpError(400, "malformed chunked trailer")
 
-    def _too_big_head(self, buf):
+    def _too_big_head(self, buf: bytearray) -> None:
         line_end = buf.find(b"\r\n")
         if line_end < 0 or line_end > self.limits.max_request_line:
             raise HttpError(414, "request line too long")
         raise HttpError(431, "request header fields too large")
 
-    def _done(self, body):
+    def _done(self, body: bytes) -> ParsedRequest:
         method, target, version, headers, keep_alive, expect_continue = self._head
         self._head = []
         self._chunks = []

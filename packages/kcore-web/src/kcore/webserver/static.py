@@ -10,16 +10,20 @@ listed. Files are streamed in 64 KiB pieces, so a large file costs no memory.
 import mimetypes
 import os
 
-from kcore.webserver_base import TEXT_PLAIN, HttpError, Response, percent_decode
+from kcore.webserver_base import TEXT_PLAIN, HttpError, Request, Response, percent_decode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import BinaryIO, Callable, Optional
 
 CHUNK = 65536
 
 
-def _not_found():
+def _not_found() -> Response:
     return Response("file not found\n", 404, msg_type=TEXT_PLAIN)
 
 
-def resolve(root, rel_path):
+def resolve(root: str, rel_path: str) -> "Optional[str]":
     """The real file path for URL path ``rel_path`` under ``root``, or None."""
     try:
         rel = percent_decode(rel_path).decode("utf-8")
@@ -43,14 +47,14 @@ class _FileStream:
     """Iterator over a file's bytes in CHUNK pieces; close() closes the file
     even if iteration never started (a HEAD request)."""
 
-    def __init__(self, f, remaining):
+    def __init__(self, f: "BinaryIO", remaining: int) -> None:
         self.f = f
         self.remaining = remaining
 
-    def __iter__(self):
+    def __iter__(self) -> "_FileStream":
         return self
 
-    def __next__(self):
+    def __next__(self) -> bytes:
         if self.remaining <= 0:
             self.close()
             raise StopIteration
@@ -61,19 +65,19 @@ class _FileStream:
         self.remaining -= len(data)
         return data
 
-    def close(self):
+    def close(self) -> None:
         self.remaining = 0
         self.f.close()
 
 
-def static_handler(directory, index="index.html"):
+def static_handler(directory: str, index: str = "index.html") -> "Callable[[Request], Response]":
     """A handler serving files under ``directory``; the route's first group
     is the path relative to it."""
     root = os.path.realpath(directory)
     if not os.path.isdir(root):
         raise ValueError("static directory %r does not exist" % (directory,))
 
-    def handler(request):
+    def handler(request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             return Response(
                 "method not allowed\n",

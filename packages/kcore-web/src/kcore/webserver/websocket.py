@@ -21,6 +21,12 @@ import threading
 
 from kcore.webserver_base import HttpError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Iterator, List, Optional, Sequence, Tuple
+
+    from kcore.webserver_base import Headers, Request
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
@@ -30,24 +36,26 @@ class WebSocketClosed(ConnectionError):
     """The WebSocket is closed (sending is no longer possible)."""
 
 
-def accept_key(key):
+def accept_key(key: str) -> str:
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key."""
     digest = hashlib.sha1(key.encode("ascii") + GUID).digest()  # noqa: S324 - RFC 6455 says SHA-1
     return base64.b64encode(digest).decode()
 
 
-def handshake_headers(headers, subprotocols=None):
+def handshake_headers(
+    headers: "Headers", subprotocols: "Optional[Sequence[str]]" = None
+) -> "List[Tuple[str, str]]":
     """Validate an upgrade request's headers; the 101 response's headers.
 
     Raises HttpError (400 for a bad key or missing Connection: upgrade, 426
     for another protocol version).
     """
-    tokens = [t.strip().lower() for t in headers.get("connection", "").split(",")]
+    tokens = [t.strip().lower() for t in (headers.get("connection") or "").split(",")]
     if "upgrade" not in tokens:
         raise HttpError(400, "WebSocket upgrade without 'Connection: Upgrade'")
-    if headers.get("sec-websocket-version", "").strip() != "13":
+    if (headers.get("sec-websocket-version") or "").strip() != "13":
         raise HttpError(426, "only WebSocket version 13 is supported")
-    key = headers.get("sec-websocket-key", "").strip()
+    key = (headers.get("sec-websocket-key") or "").strip()
     try:
         raw = base64.b64decode(key.encode("ascii"), validate=True)
     except (ValueError, UnicodeError):
@@ -60,7 +68,7 @@ def handshake_headers(headers, subprotocols=None):
         ("Sec-WebSocket-Accept", accept_key(key)),
     ]
     if subprotocols:
-        offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
+        offered = [p.strip() for p in (headers.get("sec-websocket-protocol") or "").split(",")]
         for p in subprotocols:
             if p in offered:
                 out.append(("Sec-WebSocket-Protocol", p))
@@ -68,7 +76,7 @@ def handshake_headers(headers, subprotocols=None):
     return out
 
 
-def _unmask(data, mask):
+def _unmask(data: bytes, mask: bytes) -> bytes:
     n = len(data)
     if n == 0:
         return b""
@@ -76,7 +84,7 @@ def _unmask(data, mask):
     return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
 
 
-def _frame(opcode, payload):
+def _frame(opcode: int, payload: bytes) -> bytes:
     n = len(payload)
     if n < 126:
         head = struct.pack("!BB", 0x80 | opcode, n)
@@ -88,7 +96,7 @@ def _frame(opcode, payload):
 
 
 class _ProtocolError(Exception):
-    def __init__(self, code, reason):
+    def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -103,15 +111,21 @@ class WebSocket:
     """
 
     def __init__(
-        self, sock, request, initial=b"", max_message=1 << 20, write_timeout=10.0, subprotocol=None
-    ):
+        self,
+        sock: "socket.socket",
+        request: "Request",
+        initial: bytes = b"",
+        max_message: int = 1 << 20,
+        write_timeout: float = 10.0,
+        subprotocol: "Optional[str]" = None,
+    ) -> None:
         self.sock = sock
         self.request = request
         self.subprotocol = subprotocol
         self.max_message = max_message
         self.write_timeout = write_timeout
         self.closed = False
-        self.close_code = None
+        self.close_code: Optional[int] = None
         self._buf = bytearray(initial)
         self._send_lock = threading.Lock()
         self._close_sent = False
@@ -119,17 +133,17 @@ class WebSocket:
 
     # ------------------------------------------------------------ sending
 
-    def send(self, message):
+    def send(self, message: "str | bytes") -> None:
         """Send a str as a text message, bytes as a binary one."""
         if isinstance(message, str):
             self._send_frame(OP_TEXT, message.encode("utf-8"))
         else:
             self._send_frame(OP_BINARY, bytes(message))
 
-    def ping(self, data=b""):
+    def ping(self, data: bytes = b"") -> None:
         self._send_frame(OP_PING, bytes(data)[:125])
 
-    def _send_frame(self, opcode, payload):
+    def _send_frame(self, opcode: int, payload: bytes) -> None:
         with self._send_lock:
             if self._close_sent:
                 raise WebSocketClosed("WebSocket is closed")
@@ -141,7 +155,7 @@ class WebSocket:
                 self.closed = True
                 raise WebSocketClosed("WebSocket connection lost")
 
-    def close(self, code=1000, reason="", drain=False):
+    def close(self, code: int = 1000, reason: str = "", drain: bool = False) -> None:
         """Send a close frame (once) and shut the connection down. With
         ``drain`` (after a protocol error) read and drop what the peer still
         sends for up to a second, so the close frame is not lost to a reset."""
@@ -169,7 +183,7 @@ class WebSocket:
             except OSError:
                 pass
 
-    def _drain(self, seconds, max_bytes):
+    def _drain(self, seconds: float, max_bytes: int) -> None:
         import time
 
         try:
@@ -193,7 +207,7 @@ class WebSocket:
 
     # ------------------------------------------------------------ receiving
 
-    def recv(self, timeout=None):
+    def recv(self, timeout: "Optional[float]" = None) -> "str | bytes | None":
         """The next message (str or bytes), or None once the session is closed.
 
         ``timeout`` seconds without a message raise ``TimeoutError`` (the
@@ -244,14 +258,14 @@ class WebSocket:
                 pass
             return None
 
-    def __iter__(self):
+    def __iter__(self) -> "Iterator[str | bytes]":
         while True:
             message = self.recv()
             if message is None:
                 return
             yield message
 
-    def _control(self, opcode, payload):
+    def _control(self, opcode: int, payload: bytes) -> bool:
         if opcode == OP_PING:
             try:
                 self._send_frame(OP_PONG, payload)
@@ -277,7 +291,7 @@ class WebSocket:
             return False
         raise _ProtocolError(1002, "unknown control opcode")
 
-    def _read_exact(self, n):
+    def _read_exact(self, n: int) -> bytes:
         buf = self._buf
         while len(buf) < n:
             data = self.sock.recv(max(65536, n - len(buf)))
@@ -288,7 +302,7 @@ class WebSocket:
         del buf[:n]
         return out
 
-    def _read_frame(self):
+    def _read_frame(self) -> "Tuple[bool, int, bytes]":
         b0, b1 = self._read_exact(2)
         fin = bool(b0 & 0x80)
         if b0 & 0x70:

@@ -25,31 +25,39 @@ __version__ = "0.1.0"
 
 from kcore.common import platform as _platform
 from kcore.webserver_base import (
+    FORM_METHODS,
     TEXT_PLAIN,
     HttpError,
-    Request,
     Response,
     WebServerBase,
     body_framing,
-    check_path,
     default_logging_adapter,
-    parse_form,
     parse_request_head,
+    request_from_wire,
+    response_head,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Tuple
+
+    from kcore.webserver_base import Request
+
+CIRCUITPYTHON = _platform.CIRCUITPYTHON
 
 MSG_DONTWAIT = 64
 _EAGAIN = (11, 35, 115, 116)  # EAGAIN (Linux), EAGAIN (BSD), EINPROGRESS, ETIMEDOUT
 _TIMEDOUT = (110, 116, 60)
 
 
-def _errno(e):
+def _errno(e: BaseException) -> "Any":
     n = getattr(e, "errno", None)
     if n is None and e.args:
         n = e.args[0]
     return n
 
 
-def _default_pool():
+def _default_pool() -> "Any":
     if _platform.CIRCUITPYTHON:
         import socketpool  # type: ignore[import-not-found]
         import wifi  # type: ignore[import-not-found]
@@ -69,21 +77,24 @@ class WebServer(WebServerBase):
     its error status), -3 (404).
     """
 
+    #: The ``Server`` header of this server's responses.
+    server_name = "kds_webserver_circpy"
+
     def __init__(
         self,
-        handlers=None,
-        port=80,
-        listen_address="127.0.0.1",
-        blocking=False,
-        timeout=5,
-        backlog_queue_size=3,
-        socket=None,
-        pool=None,
-        max_header_bytes=4096,
-        max_body=16384,
-        *args,
-        **kwargs,
-    ):
+        handlers: "Any" = None,
+        port: int = 80,
+        listen_address: str = "127.0.0.1",
+        blocking: bool = False,
+        timeout: float = 5,
+        backlog_queue_size: int = 3,
+        socket: "Any" = None,
+        pool: "Any" = None,
+        max_header_bytes: int = 4096,
+        max_body: int = 16384,
+        *args: "Any",
+        **kwargs: "Any",
+    ) -> None:
         if kwargs.get("logging_adapter") is None:
             kwargs["logging_adapter"] = default_logging_adapter()
         super().__init__(handlers, port, *args, **kwargs)
@@ -111,31 +122,31 @@ class WebServer(WebServerBase):
             except (AttributeError, OSError):
                 pass
 
-    def _address(self, host, port):
+    def _address(self, host: str, port: int) -> "Any":
         getaddrinfo = getattr(self.pool, "getaddrinfo", None)
         if getaddrinfo is not None:
             return getaddrinfo(host, port)[0][-1]
         return (host, port)
 
-    def close(self):
+    def close(self) -> None:
         """Stop listening."""
         try:
             self.socket.close()
         except OSError:
             pass
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "WebServer":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: "Any") -> None:
         self.close()
 
     # ------------------------------------------------------------ serving
 
-    def listen(self):
+    def listen(self) -> int:
         """Accept and serve at most one connection (see the class doc for the codes)."""
         try:
             client, addr = self.socket.accept()
@@ -151,7 +162,7 @@ class WebServer(WebServerBase):
             except OSError:
                 pass
 
-    def _peer(self, addr):
+    def _peer(self, addr: "Any") -> "Any":
         if isinstance(addr, (bytes, bytearray)):
             conv = getattr(self.pool, "sockaddr", None)
             if conv is not None:
@@ -165,7 +176,7 @@ class WebServer(WebServerBase):
                     pass
         return addr
 
-    def _serve(self, client, addr):
+    def _serve(self, client: "Any", addr: "Any") -> int:
         try:
             client.setblocking(True)
             client.settimeout(self.timeout)
@@ -190,7 +201,7 @@ class WebServer(WebServerBase):
             return -3
         return 1
 
-    def _recv(self, client, n):
+    def _recv(self, client: "Any", n: int) -> bytes:
         recv = getattr(client, "recv", None)
         if recv is not None:
             return recv(n)
@@ -198,7 +209,7 @@ class WebServer(WebServerBase):
         k = client.recv_into(buf)
         return bytes(buf[:k])
 
-    def _read_request(self, client, remote_address=None):
+    def _read_request(self, client: "Any", remote_address: "Any" = None) -> "Request":
         deadline = _platform.monotonic_ms() + int(self.timeout * 1000)
         buf = b""
         while True:
@@ -217,15 +228,16 @@ class WebServer(WebServerBase):
             raise HttpError(431, "request header fields too large")
         method, target, version, headers = parse_request_head(buf[:end], 50)
         kind, length = body_framing(headers, self.max_body)
-        if method in ("POST", "PUT", "PATCH") and "content-length" not in headers:
+        if method in FORM_METHODS and "content-length" not in headers:
             raise HttpError(411, "%s needs a Content-Length" % method)
         if kind == "chunked":
             raise HttpError(
                 411, "chunked request bodies are not supported here: send Content-Length"
             )
+        length = length or 0  # chunked was refused above
         body = buf[end + 4 :]
-        if len(body) < length and headers.get("expect", "").lower() == "100-continue":
-            self._send_all(client, b"HTTP/1.1 100 Continue\r\n\r\n")
+        if len(body) < length and (headers.get("expect") or "").lower() == "100-continue":
+            self._send_all(client, response_head(100, keep_alive=True, server=self.server_name))
         while len(body) < length:
             if _platform.monotonic_ms() > deadline:
                 raise HttpError(408, "request timeout")
@@ -233,24 +245,11 @@ class WebServer(WebServerBase):
             if not data:
                 raise HttpError(400, "connection closed mid-body")
             body += data
-        body = body[:length]
-        if method not in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
-            raise HttpError(501, "method not implemented")
-        check_path(target.split("?")[0])
-        request = Request(
-            method,
-            target,
-            body=body,
-            headers=headers,
-            remote_address=remote_address,
-            server=self,
-            http_version=version,
+        return request_from_wire(
+            method, target, version, headers, body[:length], remote_address, self
         )
-        if body and method in ("POST", "PUT", "PATCH"):
-            request.post_params, request.files = parse_form(headers.get("content-type"), body)
-        return request
 
-    def _send_all(self, client, data):
+    def _send_all(self, client: "Any", data: bytes) -> bool:
         view = memoryview(data)
         deadline = _platform.monotonic_ms() + int(self.timeout * 1000)
         while len(view):
@@ -265,27 +264,34 @@ class WebServer(WebServerBase):
             view = view[n:]
         return True
 
-    def _send_response(self, client, response, head_only=False):
+    def _send_response(self, client: "Any", response: Response, head_only: bool = False) -> bool:
         status = response.status_code
-        head = "HTTP/1.1 %d %s\r\nServer: kds_webserver_circpy\r\nConnection: close\r\n" % (
+        if status < 100:  # a failed handler (-1): a bare 500
+            status, body, reason = 500, b"", None
+        else:
+            body, reason = b"", response.reason
+        stream = response.stream
+        length = None
+        if stream is None:
+            if status == response.status_code:
+                body = response.body_bytes()
+            length = len(body)
+        head = response_head(
             status,
-            response.status_msg,
+            response.msg_type,
+            length,
+            response.extra_headers,
+            keep_alive=False,
+            reason=reason,
+            server=self.server_name,
         )
-        head += "Content-Type: %s\r\n" % response.msg_type
-        body = b""
-        if response.stream is None:
-            body = response.body_bytes()
-            head += "Content-Length: %d\r\n" % len(body)
-        for k, v in response.extra_headers.items():
-            head += "%s: %s\r\n" % (k, v)
-        head += "\r\n"
         if head_only or status in (204, 304):
-            return self._send_all(client, head.encode())
-        if response.stream is None:
-            return self._send_all(client, head.encode() + body)
-        if not self._send_all(client, head.encode()):
+            return self._send_all(client, head)
+        if stream is None:
+            return self._send_all(client, head + body)
+        if not self._send_all(client, head):
             return False
-        for chunk in response.stream:
+        for chunk in stream:
             if isinstance(chunk, str):
                 chunk = chunk.encode()
             if not self._send_all(client, chunk):
@@ -293,7 +299,9 @@ class WebServer(WebServerBase):
         return True
 
 
-def connect_wifi(dhcp_hostname, ssid, wifi_password, print_addrs=True):
+def connect_wifi(
+    dhcp_hostname: str, ssid: str, wifi_password: str, print_addrs: bool = True
+) -> "Tuple[str, str]":
     """Join a WiFi network on a CircuitPython board; returns (mac, ip)."""
     import wifi  # type: ignore[import-not-found]
 
