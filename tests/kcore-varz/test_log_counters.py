@@ -11,6 +11,19 @@ from kcore.common import logger
 
 
 @pytest.fixture
+def fresh_varz():
+    """The default store emptied (the log counters live there), restored afterwards."""
+    saved = dict(varz.VARZ), dict(varz.KINDS), varz.MAX_KEYS
+    varz.reset()
+    varz.set_max_keys(1000)
+    yield varz
+    varz.reset()
+    varz.VARZ.update(saved[0])
+    varz.KINDS.update(saved[1])
+    varz.set_max_keys(saved[2])
+
+
+@pytest.fixture
 def quiet_log(fresh_varz):
     """The default logger reset, configured to print nothing, and reset afterwards."""
     common.reset_log()
