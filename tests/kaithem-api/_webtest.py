@@ -127,15 +127,19 @@ class Socket:
     def send(self, obj: Any) -> None:
         self.ws.send(json.dumps(obj))
 
+    def _recv(self, timeout: float) -> list[list]:
+        return json.loads(self.ws.recv(timeout=timeout))
+
     def recv_entries(self, timeout: float = 5.0) -> list[list]:
-        frame = self.ws.recv(timeout=timeout)
-        entries = json.loads(frame)
+        """The next frame's entries (also kept in ``received``)."""
+        entries = self._recv(timeout)
         self.received.extend(entries)
         return entries
 
     def sync(self, timeout: float = 5.0) -> list[list]:
-        """Send a time-sync request and collect entries until its reply:
-        everything sent before has been handled by then."""
+        """Send a time-sync request and return the entries received until its
+        reply (not kept in ``received``): everything sent before has been
+        handled by then."""
         self._sync += 1
         marker = -float(self._sync)
         self.send({"upd": [["_ws_timesync_channel", marker]]})
@@ -145,7 +149,7 @@ class Socket:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError("no time-sync reply within %s s" % timeout)
-            for entry in self.recv_entries(left):
+            for entry in self._recv(left):
                 if entry[0] == "_ws_timesync_channel" and entry[1][0] == marker:
                     return got
                 got.append(entry)

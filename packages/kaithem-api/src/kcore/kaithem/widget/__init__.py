@@ -131,7 +131,7 @@ class Namespace:
             widget.close()
 
     def close(self) -> None:
-        for widget in list(self._exposed.values()):
-            widget.close()
+        # The tags close with the instance: no unsubscribing from them here
+        # (the runtime is already closed).
         self._exposed.clear()
         self._hub.close()
