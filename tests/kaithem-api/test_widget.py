@@ -22,7 +22,7 @@ import kcore.kaithem as kk  # noqa: E402
 from kcore.html import raw  # noqa: E402
 from kcore.kaithem import Kaithem  # noqa: E402
 from kcore.kaithem import widget as kwidget  # noqa: E402
-from kcore.kaithem.widget._socket import Connection  # noqa: E402
+from kcore.kaithem.widget._outbox import Outbox, SenderPool  # noqa: E402
 
 PW = "correct horse battery staple"
 XSS = '<img src=x onerror="alert(1)">'
@@ -508,48 +508,79 @@ def test_tags_as_widgets(served):
 # -- bounded queues --------------------------------------------------------------------------
 
 
-class _BlockingSocket:
-    """A WebSocket stand-in whose send blocks until released (a stalled browser)."""
+class _FakeSocket:
+    """A WebSocket stand-in. ``stall()`` makes it look like a browser that
+    stopped reading: its socket is not writable and send() blocks until
+    ``release`` is set."""
 
     def __init__(self):
         self.release = threading.Event()
+        self.release.set()
+        self.sending = threading.Event()
         self.sent = []
         self.closed_with = None
-        self.request = None
+        self.sock = None
+        self._pair = None
+
+    def stall(self):
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        try:
+            while True:
+                a.send(b"x" * 65536)
+        except BlockingIOError:
+            pass
+        self.sock, self._pair = a, (a, b)
+        self.release.clear()
 
     def send(self, text):
+        self.sending.set()
         self.release.wait(10)
         self.sent.append(json.loads(text))
 
     def close(self, code=1000, reason=""):
         self.closed_with = (code, reason)
 
+    def cleanup(self):
+        for s in self._pair or ():
+            s.close()
 
-def test_outbox_coalesces_values_and_bounds_messages(k):
-    hub = k.widget._hub
-    ws = _BlockingSocket()
-    conn = Connection(hub, ws, "", None)
-    sender = threading.Thread(target=conn._send_loop, daemon=True)
-    sender.start()
-    conn.offer("a", json.dumps(["a", 0]))
-    ktest.wait_until(lambda: not conn._latest, timeout=5)  # taken: the sender now blocks
-    t0 = time.monotonic()
-    for i in range(1, 1001):
-        conn.offer("a", json.dumps(["a", i]))
-        conn.offer("b", json.dumps(["b", i]))
-    assert time.monotonic() - t0 < 2  # offering never waits for the browser
-    assert conn.coalesced == 1998 and len(conn._latest) == 2
-    ws.release.set()
-    ktest.wait_for(lambda: len(ws.sent) == 2, what="two frames")
-    assert ws.sent[1] == [["a", 1000], ["b", 1000]]  # latest value wins
-    ws.release.clear()
-    conn.offer_stream(json.dumps(["m", 0]))
-    ktest.wait_until(lambda: not conn._stream, timeout=5)
-    for i in range(hub.stream_limit + 1):
-        conn.offer_stream(json.dumps(["m", i]))
-    ws.release.set()
-    sender.join(10)
-    assert ws.closed_with == (1013, "client too slow: reconnect")
+
+def test_outbox_coalesces_values_bounds_messages_and_never_blocks_the_lane():
+    pool = SenderPool(1)
+    stalled, healthy = _FakeSocket(), _FakeSocket()
+    stalled.stall()
+    slow = Outbox(stalled, pool, limit=10, name="slow")
+    fast = Outbox(healthy, pool, limit=10, name="fast")
+    try:
+        slow.offer("a", json.dumps(["a", 0]))
+        assert stalled.sending.wait(5)  # its own thread is blocked in send()
+        t0 = time.monotonic()
+        for i in range(1, 1001):
+            slow.offer("a", json.dumps(["a", i]))
+            slow.offer("b", json.dumps(["b", i]))
+        assert time.monotonic() - t0 < 2  # offering never waits for the browser
+        assert slow.coalesced == 1998
+        fast.offer("x", json.dumps(["x", 1]))  # the shared lane is not held up
+        ktest.wait_for(lambda: healthy.sent == [[["x", 1]]], what="the healthy socket's frame")
+        stalled.release.set()
+        ktest.wait_for(lambda: len(stalled.sent) == 2, what="two frames")
+        assert stalled.sent[1] == [["a", 1000], ["b", 1000]]  # latest value wins
+        stalled.sending.clear()
+        stalled.release.clear()
+        slow.offer_stream(json.dumps(["m", 0]))
+        assert stalled.sending.wait(5)
+        for i in range(11):
+            slow.offer_stream(json.dumps(["m", i]))  # the 11th overflows
+        assert slow.closing
+        stalled.release.set()
+        ktest.wait_for(lambda: stalled.closed_with is not None, what="the close")
+        assert stalled.closed_with == (1013, "client too slow: reconnect")
+        assert [e[0] for f in stalled.sent for e in f].count("m") == 1  # the rest was dropped
+    finally:
+        stalled.release.set()
+        pool.close()
+        stalled.cleanup()
 
 
 def test_a_stalled_browser_does_not_delay_the_others(served):

@@ -237,17 +237,17 @@ class Namespace:
         if isinstance(controller, BaseException):
             raise controller.with_traceback(None)  # raised again and again: no growing traceback
         method, args = _controllers.find_method(controller, rest)
+        if getattr(method, "_kaithem_csrf", True) and request.method in _handling.UNSAFE_METHODS:
+            _handling.check_csrf(self, ctx)
+        permission = getattr(method, "_kaithem_permission", None)
+        if permission:
+            self.require(permission)
         kwargs: dict[str, Any] = {}
         for source in (request.get_params, request.post_params):
             for name, value in source.items():
                 if name != _handling.CSRF_FIELD:
                     kwargs[name] = value
         _controllers.check_call(method, args, kwargs)
-        if getattr(method, "_kaithem_csrf", True) and request.method in _handling.UNSAFE_METHODS:
-            _handling.check_csrf(self, ctx)
-        permission = getattr(method, "_kaithem_permission", None)
-        if permission:
-            self.require(permission)
         return method(*args, **kwargs)
 
     def _subdomains(self, host: str) -> tuple[str, ...]:

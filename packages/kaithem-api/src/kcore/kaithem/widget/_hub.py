@@ -15,6 +15,7 @@ import weakref
 from typing import Any
 
 from kcore.common import logger as _logger
+from kcore.kaithem.widget._outbox import SenderPool
 from kcore.kaithem.widget._socket import Connection, encode
 
 ERROR_TOPIC = "/system/errors/widgets"
@@ -24,7 +25,8 @@ class Hub:
     """Registry, subscriptions and sockets. Configuration (``Kaithem(config=...)``):
     ``widget-max-subscriptions`` per socket (1024), ``widget-queue-size`` (stream
     entries waiting per socket, 1000), ``widget-max-messages-per-second`` per
-    socket (200, bursts of twice that)."""
+    socket (200, bursts of twice that), ``widget-sender-threads`` (2, see
+    ``_outbox``)."""
 
     def __init__(self, kaithem: Any) -> None:
         self.kaithem = kaithem
@@ -33,6 +35,10 @@ class Hub:
         self.stream_limit = int(config.get("widget-queue-size", 1000))
         self.rate = float(config.get("widget-max-messages-per-second", 200))
         self.rate_burst = 2 * self.rate
+        self.senders = SenderPool(
+            int(config.get("widget-sender-threads", 2)),
+            float(config.get("widget-frame-interval", 0.005)),
+        )
         self._widgets: dict[str, weakref.ref] = {}
         self._subs: dict[str, tuple[Connection, ...]] = {}
         self._conns: set[Connection] = set()
@@ -194,6 +200,7 @@ class Hub:
         self._closed = True
         for conn in list(self._conns):
             conn.close(1001, "server shutting down")
+        self.senders.close()
         if self._listening:
             users = self.kaithem.__dict__.get("users")
             if users is not None:

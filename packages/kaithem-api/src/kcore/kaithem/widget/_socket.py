@@ -1,33 +1,19 @@
-"""One browser's widget WebSocket: the protocol and its bounded send queue.
-
-Each connection has an outbox drained by its own sender thread, so a browser
-that stops reading only ever blocks its own thread. The outbox holds
-
-* the **latest value** of each subscribed widget (a newer value replaces one
-  not yet sent: latest value wins, counted in ``coalesced``), bounded by the
-  number of subscriptions, and
-* an ordered **stream** of entries that must each arrive (``send()``
-  messages, log lines, deletions, errors), bounded by ``widget-queue-size``:
-  overflowing it closes the socket (code 1013), and the client reconnects and
-  receives fresh snapshots, so nothing is silently lost.
-
-The sender batches whatever is waiting into frames of ``[[id, value], ...]``.
-"""
+"""One browser's widget WebSocket: the protocol. Sending goes through the
+socket's :class:`~kcore.kaithem.widget._outbox.Outbox` (bounded, coalescing,
+never blocking the writer)."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
-from collections import deque
 from typing import Any
 
 from kcore.common import logger as _logger
+from kcore.kaithem.widget._outbox import Outbox
 
 TIMESYNC = "_ws_timesync_channel"
 ERROR_ID = "__WIDGETERROR__"
-MAX_FRAME = 256 * 1024
 _ids = itertools.count(1)
 
 
@@ -38,7 +24,7 @@ def encode(entry: list) -> str:
 
 class Connection:
     """A widget socket: ``user`` (``""`` when anonymous), ``session``,
-    ``id``, ``subscriptions``; counters ``frames``, ``entries``, ``coalesced``."""
+    ``id``, ``subscriptions``, ``outbox``; ``frames`` and ``coalesced`` count."""
 
     def __init__(self, hub: Any, ws: Any, user: str, session: Any) -> None:
         self.hub = hub
@@ -49,15 +35,7 @@ class Connection:
         self.subscriptions: set[str] = set()
         self.wrote: set[str] = set()
         self.url: str | None = None
-        self.frames = 0
-        self.entries = 0
-        self.coalesced = 0
-        self._lock = threading.Lock()
-        self._latest: dict[str, str] = {}
-        self._stream: deque = deque()
-        self._wake = threading.Event()
-        self._closing: tuple[int, str] | None = None
-        self.closed = False
+        self.outbox = Outbox(ws, hub.senders, hub.stream_limit, name=self.id)
         self._tokens = float(hub.rate_burst)
         self._refilled = time.monotonic()
         self._rate_warned = 0.0
@@ -66,115 +44,53 @@ class Connection:
     def effective_user(self) -> str:
         return self.user or "__guest__"
 
-    # -- outbox (any thread) --------------------------------------------------------
+    # -- sending (any thread, never blocking) -----------------------------------------
 
     def offer(self, wid: str, fragment: str) -> None:
         """Queue a widget's latest value (replaces an unsent older one)."""
-        with self._lock:
-            if self._closing is not None:
-                return
-            latest = self._latest
-            idle = not latest and not self._stream
-            if wid in latest:
-                self.coalesced += 1
-            latest[wid] = fragment
-        if idle:
-            self._wake.set()
+        self.outbox.offer(wid, fragment)
 
     def offer_stream(self, fragment: str) -> None:
         """Queue an entry that must arrive, in order."""
-        with self._lock:
-            if self._closing is not None:
-                return
-            idle = not self._latest and not self._stream
-            if len(self._stream) >= self.hub.stream_limit:
-                self._closing = (1013, "client too slow: reconnect")
-                self._latest.clear()
-                self._stream.clear()
-                idle = True
-            else:
-                self._stream.append(fragment)
-        if idle:
-            self._wake.set()
+        self.outbox.offer_stream(fragment)
 
     def drop_pending(self, wid: str) -> None:
-        with self._lock:
-            self._latest.pop(wid, None)
+        self.outbox.drop(wid)
 
     def error(self, message: str, wid: str | None = None) -> None:
         """Show ``message`` to the user (the client displays it as text)."""
         self.offer_stream(encode([ERROR_ID, {"id": wid, "error": message}]))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close soon, from any thread, without blocking: unsent data is
-        dropped and the sender thread sends the close frame."""
-        with self._lock:
-            if self._closing is None:
-                self._closing = (code, reason)
-            self._latest.clear()
-            self._stream.clear()
-        self._wake.set()
+        """Close soon, from any thread, without blocking: unsent data is dropped."""
+        self.outbox.close(code, reason)
 
-    # -- sender thread ---------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self.outbox.closing
 
-    def _send_loop(self) -> None:
-        from kcore.webserver import WebSocketClosed
+    @property
+    def coalesced(self) -> int:
+        return self.outbox.coalesced
 
-        ws = self.ws
-        wake = self._wake
-        try:
-            while True:
-                wake.wait()
-                wake.clear()
-                with self._lock:
-                    closing = self._closing
-                    if closing is None:
-                        parts = list(self._latest.values())
-                        self._latest.clear()
-                        if self._stream:
-                            parts.extend(self._stream)
-                            self._stream.clear()
-                if closing is not None:
-                    ws.close(*closing)
-                    return
-                if parts:
-                    self._send(parts)
-        except (WebSocketClosed, OSError):
-            pass
-        finally:
-            self.closed = True
-            with self._lock:
-                if self._closing is None:
-                    self._closing = (1006, "")
-                self._latest.clear()
-                self._stream.clear()
-
-    def _send(self, parts: list[str]) -> None:
-        send = self.ws.send
-        self.entries += len(parts)
-        batch: list[str] = []
-        size = 0
-        for part in parts:
-            if batch and size + len(part) > MAX_FRAME:
-                send("[" + ",".join(batch) + "]")
-                self.frames += 1
-                batch, size = [], 0
-            batch.append(part)
-            size += len(part) + 1
-        send("[" + ",".join(batch) + "]")
-        self.frames += 1
+    @property
+    def frames(self) -> int:
+        return self.outbox.frames
 
     # -- receiving (the socket's own thread) -----------------------------------------
 
     def run(self) -> None:
         """Serve the socket until it closes."""
-        sender = threading.Thread(
-            target=self._send_loop, name="kaithem-widgets-%s" % self.id, daemon=True
-        )
-        sender.start()
+        ws = self.ws
         try:
-            for message in self.ws:
-                if self._closing is not None:
+            while not self.closed:
+                try:
+                    message = ws.recv()
+                except TimeoutError:
+                    # A send from the sender thread sets the shared socket's
+                    # timeout; an idle browser is no error: keep listening.
+                    continue
+                if message is None:
                     break
                 self.receive(message)
         finally:
