@@ -163,7 +163,9 @@ class Socket:
                     return entry
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError("no matching entry within %s s: %r" % (timeout, self.received))
+                raise AssertionError(
+                    "no matching entry within %s s: %r" % (timeout, self.received)
+                )
             try:
                 self.recv_entries(left)
             except TimeoutError:

@@ -214,8 +214,15 @@ def test_redirects_stay_on_the_site(k, client):
     for target in ("/x?y=1", "relative", "http://%s/ok" % host):
         r = client.get("/p/go?to=" + _quote(target))
         assert r.status == 303 and r.header("location") == target
-    for target in ("https://evil.example/", "//evil.example", "/\\evil", "javascript:alert(1)",
-                   "http://user@evil.example/", "http:evil.example", "///evil.example"):  # fmt: skip
+    for target in (
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil",
+        "javascript:alert(1)",
+        "http://user@evil.example/",
+        "http:evil.example",
+        "///evil.example",
+    ):
         assert client.get("/p/go?to=" + _quote(target)).text == "refused", target
     r = client.get("/p/go?external=yes&to=" + _quote("https://example.com/"))
     assert r.header("location") == "https://example.com/"
@@ -223,9 +230,10 @@ def test_redirects_stay_on_the_site(k, client):
     assert client.get("/p/back").header("location") == "/"
     r = client.get("/p/back", headers={"Referer": "http://%s/from?x=1" % host})
     assert r.header("location") == "http://%s/from?x=1" % host
-    assert client.get("/p/back", headers={"Referer": "https://evil.example/"}).header(
-        "location"
-    ) == "/"
+    assert (
+        client.get("/p/back", headers={"Referer": "https://evil.example/"}).header("location")
+        == "/"
+    )
 
 
 def _quote(s):
@@ -252,8 +260,13 @@ def test_serve_file(k, client, tmp_path):
 
 
 def test_per_request_functions_need_a_request(k):
-    for call in (k.web.user, lambda: k.web.has_permission("x"), lambda: k.web.goto("/"),
-                 k.web.go_back, lambda: k.web.serve_file("/etc/hostname")):  # fmt: skip
+    for call in (
+        k.web.user,
+        lambda: k.web.has_permission("x"),
+        lambda: k.web.goto("/"),
+        k.web.go_back,
+        lambda: k.web.serve_file("/etc/hostname"),
+    ):
         with pytest.raises(kweb.NoRequestError, match="inside a web request"):
             call()
 

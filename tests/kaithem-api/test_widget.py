@@ -173,8 +173,9 @@ def test_protected_widgets_render_without_their_value(k):
 
 
 def test_meter_levels_and_units(k):
-    m = k.widget.Meter(high=100, high_warn=80, low=0, low_warn=10, unit="degC",
-                       displayUnits="degC|degF")  # fmt: skip
+    m = k.widget.Meter(
+        high=100, high_warn=80, low=0, low_warn=10, unit="degC", displayUnits="degC|degF"
+    )
     assert m.level(50) == "normal" and m.level(85) == "warning" and m.level(100) == "error"
     assert m.level(5) == "warning" and m.level(0) == "error"
     assert m.format(100) == "100degC | 212degF"
@@ -258,8 +259,10 @@ def test_writes_need_permission_by_default(served):
     with _webtest.Socket(k.web.url) as guest:
         guest.send({"subsc": [slider.id], "upd": [[slider.id, 42]]})
         out = guest.sync()
-        assert ["__WIDGETERROR__", {"id": slider.id, "error":
-                "permission denied: you may not change this widget"}] in out  # fmt: skip
+        assert [
+            "__WIDGETERROR__",
+            {"id": slider.id, "error": "permission denied: you may not change this widget"},
+        ] in out
         assert got == [] and slider.read() == 0
         slider.set_permissions(write=[])  # public writes, by choice
         guest.send({"upd": [[slider.id, 42]]})
@@ -281,8 +284,12 @@ def test_read_permissions_and_live_rechecks(served):
     with _webtest.Socket(k.web.url) as guest:
         guest.send({"subsc": [secret.id]})
         out = guest.sync()
-        assert out == [["__WIDGETERROR__", {"id": secret.id,
-                        "error": "permission denied: you may not see this widget"}]]  # fmt: skip
+        assert out == [
+            [
+                "__WIDGETERROR__",
+                {"id": secret.id, "error": "permission denied: you may not see this widget"},
+            ]
+        ]
         secret.write("still secret")
         assert guest.sync() == []
     c = _login(k)
@@ -317,9 +324,10 @@ def test_revoking_a_permission_closes_the_socket(served):
     secret.require("/secret.view")
     public = k.widget.DynamicSpan()
     c = _login(k)
-    with _webtest.Socket(k.web.url, cookies=c.cookies) as relies, _webtest.Socket(
-        k.web.url, cookies=c.cookies
-    ) as other:
+    with (
+        _webtest.Socket(k.web.url, cookies=c.cookies) as relies,
+        _webtest.Socket(k.web.url, cookies=c.cookies) as other,
+    ):
         relies.send({"subsc": [secret.id]})
         other.send({"subsc": [public.id]})
         relies.sync()
@@ -450,8 +458,10 @@ def test_message_rate_limit(tmp_path):
                 s.send({"upd": [[box.id, i]]})
             errors = []
             ktest.wait_for(
-                lambda: errors.extend(e for e in s.recv_entries() if e[0] == "__WIDGETERROR__")
-                or errors,
+                lambda: (
+                    errors.extend(e for e in s.recv_entries() if e[0] == "__WIDGETERROR__")
+                    or errors
+                ),
                 what="a rate-limit error",
             )
             assert "too many messages" in errors[0][1]["error"]
@@ -601,8 +611,10 @@ def test_a_stalled_browser_does_not_delay_the_others(served):
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     stalled.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
     try:
-        ktest.wait_for(lambda: any(span.id in c.subscriptions for c in k.widget.connections),
-                       what="the stalled client's subscription")  # fmt: skip
+        ktest.wait_for(
+            lambda: any(span.id in c.subscriptions for c in k.widget.connections),
+            what="the stalled client's subscription",
+        )
         with _webtest.Socket(k.web.url) as healthy:
             healthy.send({"subsc": [span.id]})
             healthy.sync()

@@ -299,9 +299,11 @@ class Child:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, __file__, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -406,8 +408,15 @@ def main() -> None:
     print(
         "bench_widgets: %d clients (in %d processes) x %d widgets x %d writes/s each, "
         "%g s per phase, %d cores, load %.2f"
-        % (args.clients, args.client_processes, WIDGETS, RATE, args.seconds,
-           os.cpu_count() or 0, os.getloadavg()[0])  # fmt: skip
+        % (
+            args.clients,
+            args.client_processes,
+            WIDGETS,
+            RATE,
+            args.seconds,
+            os.cpu_count() or 0,
+            os.getloadavg()[0],
+        )
     )
     runs: dict = {"kcore": [], "reference": []}
     for r in range(args.repeat):
@@ -422,9 +431,21 @@ def main() -> None:
                     "  run %d %-9s %-7s  writes %6.0f/s  delivered %7.0f updates/s  "
                     "coalesced %6d  p50 %7.2f ms  p99 %8.2f ms  complete %d/%d  "
                     "frames %6.0f/s  cpu server %.2f clients %.2f"
-                    % (r + 1, kind, ph, x["writes_per_s"], x["updates_per_s"], x["coalesced"],
-                       x["p50_ms"], x["p99_ms"], x["complete"], args.clients,
-                       x["frames_per_s"], x["server_cpu"], x["client_cpu"])  # fmt: skip
+                    % (
+                        r + 1,
+                        kind,
+                        ph,
+                        x["writes_per_s"],
+                        x["updates_per_s"],
+                        x["coalesced"],
+                        x["p50_ms"],
+                        x["p99_ms"],
+                        x["complete"],
+                        args.clients,
+                        x["frames_per_s"],
+                        x["server_cpu"],
+                        x["client_cpu"],
+                    )
                 )
     if args.only:
         return

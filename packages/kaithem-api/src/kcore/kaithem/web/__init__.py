@@ -125,18 +125,25 @@ class Namespace:
             server = WebServer(**options)
 
             def page(fn: Callable[..., Any], csrf: bool = True) -> Callable[[Any], Any]:
-                return lambda request: _handling.run(self, request, lambda ctx: fn(self, ctx), csrf)
+                return lambda request: _handling.run(
+                    self, request, lambda ctx: fn(self, ctx), csrf
+                )
 
             server.add_static("/static", STATIC_DIR)
             server.add_handler("/login", page(_pages.login))
             server.add_handler("/logout", page(_pages.logout))
             server.add_handler("/", page(_pages.index))
-            server.add_handler(None, lambda request: _handling.run(self, request, self._dispatch, False))
+            server.add_handler(
+                None, lambda request: _handling.run(self, request, self._dispatch, False)
+            )
             self._kaithem.widget._hub.mount(server)
             server.start(
-                port=port, listen=host, tls_cert_file=cert, tls_key_file=key,
+                port=port,
+                listen=host,
+                tls_cert_file=cert,
+                tls_key_file=key,
                 tls_key_password=password,
-            )  # fmt: skip
+            )
             self._server = server
             self._tls = tls is not None
             self._host = host
@@ -377,7 +384,7 @@ class Namespace:
         renders) with the widget client, its stylesheet and the nav bar.
         ``title`` is text; ``head`` is extra HTML for ``<head>``."""
         return Markup(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<title>%s</title>"
             '<link rel="stylesheet" href="/static/widget.css">'

@@ -60,7 +60,9 @@ class ServeFile(WebInterrupt):
     """Answer with a file (a path or an object with ``read()``)."""
 
     def __init__(self, source: Any, contenttype: str = "", name: str | None = None) -> None:
-        super().__init__(getattr(source, "name", source) if not isinstance(source, str) else source)
+        super().__init__(
+            getattr(source, "name", source) if not isinstance(source, str) else source
+        )
         self.source = source
         self.contenttype = contenttype
         self.name = name

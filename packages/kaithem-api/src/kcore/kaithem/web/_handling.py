@@ -11,7 +11,7 @@ from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 from kcore.html import escape
-from kcore.kaithem._sessions import CSRF_COOKIE, SESSION_COOKIE, cookie_header, parse_cookies
+from kcore.kaithem._sessions import CSRF_COOKIE, SESSION_COOKIE, parse_cookies
 from kcore.kaithem.web import _context as C
 from kcore.webserver import Response
 

@@ -162,7 +162,10 @@ class Outbox:
         self._slow = True
         self._busy = True
         threading.Thread(
-            target=self._slow_loop, args=(parts,), name="kaithem-widgets-%s" % self.name, daemon=True
+            target=self._slow_loop,
+            args=(parts,),
+            name="kaithem-widgets-%s" % self.name,
+            daemon=True,
         ).start()
 
     def _slow_loop(self, parts: list[str]) -> None:
@@ -257,7 +260,9 @@ class SenderPool:
             if self._threads or self._closed:
                 return
             for i in range(self.size):
-                t = threading.Thread(target=self._run, name="kaithem-widgets-send-%d" % i, daemon=True)
+                t = threading.Thread(
+                    target=self._run, name="kaithem-widgets-send-%d" % i, daemon=True
+                )
                 self._threads.append(t)
                 t.start()
 

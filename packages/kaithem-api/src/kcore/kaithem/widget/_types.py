@@ -163,7 +163,11 @@ class Meter(Widget):
         out = []
         for u in units:
             try:
-                v = value if u == self.unit or not self.unit else self._units.convert(value, self.unit, u)
+                v = (
+                    value
+                    if u == self.unit or not self.unit
+                    else self._units.convert(value, self.unit, u)
+                )
             except (KeyError, TypeError, ValueError):
                 continue
             if u in _SI_UNITS:
@@ -214,7 +218,9 @@ class Slider(Widget):
 
     def render(self, unit: str | None = None, label: Any = None, type: str = "realtime") -> Markup:  # noqa: A002
         if type not in ("realtime", "onrelease"):
-            raise WidgetError("Slider.render(type=...) is 'realtime' or 'onrelease', not %r" % type)
+            raise WidgetError(
+                "Slider.render(type=...) is 'realtime' or 'onrelease', not %r" % type
+            )
         v = self.value if self._visible_in_page() else self.min
         return Markup(
             '<span class="kw-slider">%s<input type="range" min="%g" max="%g" step="%g" '
@@ -322,7 +328,11 @@ class ScrollBox(Widget):
         entries = list(self.value) if self._visible_in_page() else []
         return Markup(
             '<div class="kw-scrollbox" data-kw-length="%d" %s>%s</div>'
-            % (self.length, self._attrs("scrollbox"), "".join("<div>%s</div>" % _text(e) for e in entries))
+            % (
+                self.length,
+                self._attrs("scrollbox"),
+                "".join("<div>%s</div>" % _text(e) for e in entries),
+            )
         )
 
 
