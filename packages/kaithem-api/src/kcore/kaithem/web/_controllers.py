@@ -11,6 +11,7 @@ keyword arguments. The longest mount wins. A key with a ``"/"`` element,
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import weakref
@@ -101,8 +102,10 @@ class ControllerMap(MutableMapping):
             entry: Any = (False, controller)
         else:
             try:
-                me = weakref.ref(self)
-                entry = (True, weakref.ref(controller, lambda r, k=key: _collected(me, k, r)))
+                entry = (
+                    True,
+                    weakref.ref(controller, functools.partial(_collected, weakref.ref(self), key)),
+                )
             except TypeError:
                 raise TypeError(
                     "%s objects cannot be weakly referenced: use "

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kcore.kaithem.widget import _base as _b
+from kcore.kaithem.widget import _types as _t
 from kcore.kaithem.widget._base import SERVER_USER, WRITE_PERMISSION, Widget, WidgetError
 from kcore.kaithem.widget._hub import Hub
 from kcore.kaithem.widget._types import (
@@ -80,11 +82,25 @@ class Namespace:
 
     WidgetError = WidgetError
     WRITE_PERMISSION = WRITE_PERMISSION
+    # Subclasses of the module's classes, bound to this instance (set in __init__).
+    Widget: type[_b.Widget]
+    DynamicSpan: type[_t.DynamicSpan]
+    TimeWidget: type[_t.TimeWidget]
+    Button: type[_t.Button]
+    Meter: type[_t.Meter]
+    Slider: type[_t.Slider]
+    Switch: type[_t.Switch]
+    TextBox: type[_t.TextBox]
+    ScrollBox: type[_t.ScrollBox]
+    ScrollingWindow: type[_t.ScrollBox]
+    APIWidget: type[_t.APIWidget]
+    DataSource: type[_t.DataSource]
+    TagSource: type[_t.TagSource]
 
     def __init__(self, kaithem: Any) -> None:
         self._kaithem = kaithem
         self._hub = Hub(kaithem)
-        self._exposed: dict[str, TagSource] = {}
+        self._exposed: dict[str, _t.TagSource] = {}
         for cls in _CLASSES:
             bound = type(
                 cls.__name__,
@@ -95,11 +111,11 @@ class Namespace:
             setattr(self, cls.__name__, bound)
         self.ScrollingWindow = self.ScrollBox
 
-    def widgets(self) -> list[Widget]:
+    def widgets(self) -> list[_b.Widget]:
         """Every live widget of this instance."""
         return self._hub.widgets()  # type: ignore[no-any-return]
 
-    def get(self, widget_id: str) -> Widget | None:
+    def get(self, widget_id: str) -> _b.Widget | None:
         return self._hub.get(widget_id)  # type: ignore[no-any-return]
 
     @property
@@ -113,17 +129,17 @@ class Namespace:
         read_permissions: Any = (TAG_READ_PERMISSION,),
         write_permissions: Any = (TAG_WRITE_PERMISSION,),
         priority: float = 50,
-    ) -> TagSource:
+    ) -> _t.TagSource:
         """A :class:`TagSource` widget with id ``tag:<name>`` for ``tag``
         (the same one on a second call; the permissions are updated). Reading
         needs ``/users/tagpoints.view`` and writing ``/users/tagpoints.edit``
         unless given; it lives until :meth:`unexpose_tag`."""
         widget = self._exposed.get(tag.name)
         if widget is None:
-            widget = self.TagSource(tag, priority)  # type: ignore[attr-defined]
+            widget = self.TagSource(tag, priority)
             self._exposed[tag.name] = widget
         widget.set_permissions(read_permissions, write_permissions)
-        return widget  # type: ignore[no-any-return]
+        return widget
 
     def unexpose_tag(self, tag: Any) -> None:
         widget = self._exposed.pop(getattr(tag, "name", tag), None)

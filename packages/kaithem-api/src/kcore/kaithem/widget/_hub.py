@@ -9,6 +9,7 @@ lock and never waits for a browser.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -57,8 +58,8 @@ class Hub:
                 from kcore.kaithem.widget._base import WidgetError
 
                 raise WidgetError("a widget with id %r exists already" % (wid,))
-            me = weakref.ref(self)
-            self._widgets[wid] = weakref.ref(widget, lambda r, w=wid: _collected(me, w, r))
+            callback = functools.partial(_collected, weakref.ref(self), wid)
+            self._widgets[wid] = weakref.ref(widget, callback)
 
     def get(self, wid: str) -> Any:
         ref = self._widgets.get(wid)
