@@ -298,8 +298,9 @@ class Child:
     """A subprocess of this script speaking lines on stdin/stdout."""
 
     def __init__(self, *args: str) -> None:
+        script = os.environ.get("BENCH_SERVER_SCRIPT") if args[0] == "--serve" else None
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, *args],
+            [sys.executable, script or __file__, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -139,7 +139,7 @@ class Hub:
 
     def fanout(self, wid: str, fragment: str) -> None:
         for conn in self._subs.get(wid, ()):
-            conn.offer(wid, fragment)
+            conn.outbox.offer(wid, fragment)
 
     def fanout_stream(self, wid: str, fragment: str) -> None:
         for conn in self._subs.get(wid, ()):

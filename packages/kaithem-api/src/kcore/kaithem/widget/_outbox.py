@@ -65,6 +65,7 @@ class Outbox:
 
     def offer(self, key: str, fragment: str) -> None:
         """Queue a widget's latest value (replaces an unsent older one)."""
+        # The hot path of every write (once per subscribed socket): kept flat.
         with self._lock:
             if self._closing is not None:
                 return
@@ -72,8 +73,10 @@ class Outbox:
             if key in latest:
                 self.coalesced += 1
             latest[key] = fragment
-            kick = self._claim()
-        self._kick(kick)
+            if self._busy:  # a lane owns it and will see the new value
+                return
+            self._busy = True
+        self.pool.schedule(self)
 
     def offer_stream(self, fragment: str) -> None:
         """Queue an entry that must arrive, in order."""
@@ -143,7 +146,7 @@ class Outbox:
                 self._go_slow([])
                 return
             parts = self._take()
-        if sum(len(p) for p in parts) > FAST_FRAME:
+        if sum(map(len, parts)) > FAST_FRAME:
             with self._lock:
                 self._go_slow(parts)
             return
