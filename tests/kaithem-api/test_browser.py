@@ -184,11 +184,19 @@ def test_every_widget_type_renders(browser, site):
         ktest.wait_for(lambda: site.text.read() == "typed", what="the text box")
         page.evaluate("apiObj.set({from: 'browser'})")
         ktest.wait_for(lambda: site.api.read() == {"from": "browser"}, what="the API widget")
+        got = []
+        site.api.attach(lambda user, value: got.append(value))
+        page.evaluate("for (let i = 0; i < 5; i++) apiObj.send(i)")  # a pipe: every one arrives
+        ktest.wait_for(lambda: got == [0, 1, 2, 3, 4], what="every message sent")
+        site.api.attach(None)
         shot = _browser.artifacts_dir() / "widgets.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10000
         assert page.errors == []
         assert _messages(page) == []
+        # the time widget needs no widget.js at all
+        page.set_content(site.clock.render())
+        page.wait_for_function("document.querySelector('.kw-time').textContent.length > 0")
     finally:
         page.context.close()
 
@@ -238,6 +246,21 @@ def test_buttons_sliders_and_fast_server_writes(browser, site):
             shown = page.wait_for_function("t => window.seen[t]", arg=text).json_value()
             delays.append(shown - t0)
         assert max(delays) < 200, delays
+        # the client reconnects after the server drops it, says so meanwhile, resubscribes
+        before = {c.id for c in site.k.widget.connections}
+        for conn in site.k.widget.connections:
+            conn.close(1012, "restarting")
+        page.wait_for_function("!kaithemapi.connected()")
+        assert any("reconnecting in" in m for m in _messages(page))
+        ktest.wait_for(
+            lambda: {c.id for c in site.k.widget.connections} - before, what="a new socket"
+        )
+        page.wait_for_function("kaithemapi.connected()")
+        site.span.write("after the reconnection")
+        page.wait_for_function(
+            "document.querySelector('#span').textContent === 'after the reconnection'"
+        )
+        assert not any("reconnecting in" in m for m in _messages(page))
         assert page.errors == []
     finally:
         page.context.close()

@@ -34,7 +34,9 @@ from collections import deque
 from typing import Any
 
 MAX_FRAME = 256 * 1024
-FAST_FRAME = 16 * 1024  # larger frames go through the slow lane
+# Larger frames go through the slow lane: a writable socket has room for at
+# least this much in practice, so the shared lane does not wait on a browser.
+FAST_FRAME = 4 * 1024
 
 
 class Outbox:
@@ -172,9 +174,17 @@ class Outbox:
         ).start()
 
     def _slow_loop(self, parts: list[str]) -> None:
+        patience = float(getattr(self.ws, "write_timeout", None) or 10.0)
         while True:
-            if parts and not self._send(parts):  # may block: on this socket only
-                return
+            if parts:
+                # Wait for room here, bounded, rather than trusting the socket
+                # timeout alone (another thread's recv() may reset it).
+                room = self._await_room(patience)
+                if room == "timeout":
+                    self._finish((1013, "client too slow: reconnect"))
+                    return
+                if room == "ok" and not self._send(parts):  # may block: this socket only
+                    return
             with self._lock:
                 closing = self._closing
                 if closing is None:
@@ -187,16 +197,26 @@ class Outbox:
                 self._finish(closing)
                 return
             if not parts:
-                self._wait_writable(1.0)  # nothing to send and the browser is not reading
+                self._await_room(1.0)  # nothing to send and the browser is not reading
 
-    def _wait_writable(self, seconds: float) -> None:
+    def _await_room(self, seconds: float) -> str:
+        """``"ok"`` once the socket can take data, ``"closing"`` if a close
+        was asked for meanwhile, ``"timeout"`` after ``seconds``."""
         sock = getattr(self.ws, "sock", None)
         if sock is None:
-            return
-        try:
-            select.select([], [sock], [], seconds)
-        except (OSError, ValueError):
-            pass
+            return "ok"
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._closing is not None:
+                return "closing"
+            left = deadline - time.monotonic()
+            try:
+                if select.select([], [sock], [], max(0.0, min(0.25, left)))[1]:
+                    return "ok"
+            except (OSError, ValueError):
+                return "ok"  # closed meanwhile: the send will say so
+            if left <= 0:
+                return "timeout"
 
     def _send(self, parts: list[str]) -> bool:
         """Send in frames; False (and the outbox closed) if the socket is gone."""
