@@ -26,7 +26,7 @@ class Hub:
     """Registry, subscriptions and sockets. Configuration (``Kaithem(config=...)``):
     ``widget-max-subscriptions`` per socket (1024), ``widget-queue-size`` (stream
     entries waiting per socket, 1000), ``widget-max-messages-per-second`` per
-    socket (200, bursts of twice that), ``widget-sender-threads`` (2, see
+    socket (200, bursts of twice that), ``widget-sender-threads`` (1, see
     ``_outbox``)."""
 
     def __init__(self, kaithem: Any) -> None:
@@ -37,7 +37,7 @@ class Hub:
         self.rate = float(config.get("widget-max-messages-per-second", 200))
         self.rate_burst = 2 * self.rate
         self.senders = SenderPool(
-            int(config.get("widget-sender-threads", 2)),
+            int(config.get("widget-sender-threads", 1)),
             float(config.get("widget-frame-interval", 0.005)),
         )
         self._widgets: dict[str, weakref.ref] = {}

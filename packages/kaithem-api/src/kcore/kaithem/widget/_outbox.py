@@ -13,11 +13,12 @@ Each socket has an :class:`Outbox` holding
 Whatever waits is sent as one frame ``[[id, value], ...]`` (split above
 256 KiB). Two lanes drain outboxes:
 
-* the **fast lane**: a small shared pool of threads (``widget-sender-threads``,
-  2) takes outboxes in turn. It only sends a small frame to a socket that is
-  writable right now, so it never waits for a browser. Few threads means few
-  hand-overs of the interpreter lock, which is what limits latency with many
-  sockets.
+* the **fast lane**: one shared thread (``widget-sender-threads``) takes the
+  waiting outboxes in rounds, at most one round per ``widget-frame-interval``
+  (5 ms), so values arriving meanwhile share a frame. It only sends a small
+  frame to a socket that is writable right now, so it never waits for a
+  browser. Few threads means few hand-overs of the interpreter lock, which is
+  what limits latency with many sockets (measured: one beats two).
 * the **slow lane**: a socket that is not writable (its browser stopped
   reading) or a big frame gets a thread of its own, which may block on that
   socket alone (up to the server's ``write_timeout``, after which the socket
@@ -261,7 +262,7 @@ class SenderPool:
     """The fast lane: ``threads`` threads sending for every socket, started
     on first use."""
 
-    def __init__(self, threads: int = 2, interval: float = 0.005) -> None:
+    def __init__(self, threads: int = 1, interval: float = 0.005) -> None:
         if threads < 1:
             raise ValueError("widget-sender-threads must be >= 1")
         if not 0 <= interval <= 1:
