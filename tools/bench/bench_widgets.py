@@ -18,8 +18,16 @@ same JSON frames, in its own process like kcore's):
 * the same run again with one deliberately stalled client (subscribed, never
   reads): the others' p99 must not rise. Goal: kcore p99 <= 20 ms.
 
+The clients run in --client-processes (4) processes so that the load
+generator is not the bottleneck being measured; on a 2-core machine they
+still compete with the server for CPU, so run it on a quiet machine and
+read the same-run ratio.
+
 Needs: pip install websockets   (client and reference)
 Run:   python tools/bench/bench_widgets.py [--seconds 5] [--clients 100] [--repeat 2]
+Knobs: BENCH_KAITHEM_CONFIG='{"widget-frame-interval": 0.01}' (kcore server config),
+       BENCH_SERVER_SCRIPT=wrapper.py (run the server through e.g. a profiler),
+       BENCH_DEBUG=1 (server-side counters).
 """
 
 from __future__ import annotations
