@@ -29,10 +29,8 @@ XSS = '<img src=x onerror="alert(1)">'
 
 
 @pytest.fixture
-def k(tmp_path):
-    inst = Kaithem(vardir=str(tmp_path / "var"))
-    yield inst
-    inst.close()
+def k(kai):
+    return kai  # conftest's fresh instance, closed after the test
 
 
 @pytest.fixture

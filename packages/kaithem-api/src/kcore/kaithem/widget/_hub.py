@@ -171,13 +171,7 @@ class Hub:
         with self._lock:
             self._conns.discard(conn)
             for wid in list(conn.subscriptions):
-                subs = self._subs.get(wid, ())
-                if conn in subs:
-                    rest = tuple(c for c in subs if c is not conn)
-                    if rest:
-                        self._subs[wid] = rest
-                    else:
-                        del self._subs[wid]
+                self.remove_subscriber(wid, conn)
 
     @property
     def connections(self) -> list[Connection]:
