@@ -293,6 +293,9 @@ def test_guest_can_neither_read_protected_nor_write_default(browser, site):
             "s => s.textContent.startsWith('permission denied: you may not change')).length >= 2"
         )
         assert len(site.pushes) == before and site.open_slider.read() == 10
+        page.wait_for_function(  # the refused change is undone in the page
+            "document.querySelectorAll('#sliders input[type=range]')[1].value === '10'"
+        )
         assert all(user != "__guest__" for user, _ in site.presses)
         page.screenshot(path=str(_browser.artifacts_dir() / "widgets-guest.png"), full_page=True)
     finally:

@@ -262,7 +262,14 @@ def test_writes_need_permission_by_default(served):
             {"id": slider.id, "error": "permission denied: you may not change this widget"},
         ] in out
         assert got == [] and slider.read() == 0
+        guest.send({"upd": [[slider.id, 5]]})  # subscribed now: the real value comes back
+        assert [slider.id, 0] in guest.sync()
         slider.set_permissions(write=[])  # public writes, by choice
+        guest.send({"upd": [[slider.id, "high"]]})
+        out = guest.sync()
+        assert [slider.id, 0] in out and out[-1][1][
+            "error"
+        ] == "a Slider needs a number, got 'high'"
         guest.send({"upd": [[slider.id, 42]]})
         assert guest.sync() == [[slider.id, 42.0]]  # echoed
         assert got == [("__guest__", 42.0)]

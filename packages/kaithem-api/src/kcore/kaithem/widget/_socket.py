@@ -195,6 +195,7 @@ class Connection:
         )
         if not allowed:
             self.error("permission denied: you may not change this widget", wid)
+            self._restore(widget)
             return
         self.wrote.add(wid)
         from kcore.kaithem.widget._base import WidgetError
@@ -203,9 +204,18 @@ class Connection:
             widget._client_write(user, value, self.id)
         except WidgetError as e:
             self.error(str(e), wid)
+            self._restore(widget)
         except Exception as e:  # noqa: BLE001 - a bad callback must not kill the socket
             _logger.log_error("widget %s: handling a browser change failed: %r" % (wid, e))
             self.error("the server could not handle this change", wid)
+
+    def _restore(self, widget: Any) -> None:
+        """After a refused change: show this browser the real value again."""
+        if widget.id in self.subscriptions and not widget.no_on_connect_data:
+            try:
+                widget._snapshot(self)
+            except Exception as e:  # noqa: BLE001 - a broken on_request must not kill the socket
+                _logger.log_error("widget %s: on_request failed: %r" % (widget.id, e))
 
     def still_allowed(self) -> bool:
         """Whether the user may still read what it subscribed to and write
