@@ -12,7 +12,6 @@ keyword arguments. The longest mount wins. A key with a ``"/"`` element,
 from __future__ import annotations
 
 import functools
-import inspect
 import threading
 import weakref
 from collections.abc import MutableMapping
@@ -192,6 +191,8 @@ def find_method(controller: Any, rest: list[str]) -> tuple[Callable[..., Any], l
 def check_call(method: Callable[..., Any], args: list[str], kwargs: dict[str, Any]) -> None:
     """404 if the path/query does not fit the method's signature (CherryPy's
     behaviour), so a TypeError inside the handler stays a 500."""
+    import inspect  # costs milliseconds to import: only once pages are served
+
     try:
         inspect.signature(method).bind(*args, **kwargs)
     except TypeError:
