@@ -255,6 +255,9 @@
   };
 
   api.sendValue = function (id, value) {
+    if (queue.length >= 1000) {
+      queue.shift(); // offline for long: keep the newest 1000 messages
+    }
     queue.push([id, value]);
     scheduleFlush();
   };
