@@ -352,7 +352,12 @@ def run_one(kind: str, seconds: float, n_clients: int, procs: int) -> dict:
             assert c.read().strip() == "ready"
         time.sleep(0.5)
         result: dict = {"rss_per_conn_kib": (rss_kib(pid) - base) / n_clients}
-        base_seq = 0
+        # Warm up for a second (first frames, buffer growth), not recorded.
+        server.send("go")
+        time.sleep(1.0)
+        server.send("stop")
+        base_seq = sum(json.loads(server.read())["final"])
+        time.sleep(0.5)
         for phase in ("normal", "stalled"):
             sock = stalled_client(port, ids) if phase == "stalled" else None
             time.sleep(0.2)
