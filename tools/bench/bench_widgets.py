@@ -1,9 +1,10 @@
 """kaithem.widget fan-out vs a plain `websockets` broadcast server, same run.
 
-Load: 100 WebSocket clients (the `websockets` library, asyncio, in this
-process) subscribed to 10 widgets; a writer in the server process writes the
-widgets 100 times a second each (one write every millisecond, in turn), for
---seconds. Each value carries its write time and a sequence number.
+Load: 100 WebSocket clients (the `websockets` library, asyncio, spread over
+--client-processes) subscribed to 10 widgets; a writer in the server process
+writes the widgets 100 times a second each (one write every millisecond, in
+turn), for --seconds after one unrecorded second of warm-up. Each value
+carries its write time and a sequence number.
 
 Figures, for kcore (kaithem.web + kaithem.widget) and for the reference (a
 `websockets` asyncio server calling websockets.broadcast() on every write,
