@@ -224,7 +224,8 @@ def tests_root(session):
 
 @nox.session(requires=["build"])
 def demo(session):
-    """The main job: install kcore[all] from the wheels and run the demo."""
+    """The main job: install kcore[all] from the wheels and run the hub, kcore-hub
+    (options pass through: `nox -s demo -- --port 9000`, `nox -s demo -- --help`)."""
     _wheels_present(session)
     session.install(*_from_wheels(session, "kcore[all]"))
     session.run("python", "tools/demo.py", *session.posargs)

@@ -4,7 +4,7 @@ Every distribution's ``packages/<dist>/pyproject.toml`` may carry::
 
     [tool.kcore]
     circuitpython = ["kcore/common", "kcore/html"]   # relative to src/: files or package dirs
-    cpython-only = ["kcore/common/host.py"]          # inside those, but left off boards
+    cpython-only = ["kcore/common/processes.py"]     # inside those, but left off boards
 
 ``check_cpy_safe``, ``mpy_compile_check``, ``run_micro_tests``, ``circuitpy_deploy``
 and the benchmarks all ask this module, so they agree on what a board gets.

@@ -1,103 +1,100 @@
-"""The main job until the hub exists: a short tour of what kcore holds today.
+"""The main job: run the kcore hub (`nox -s demo` calls this).
 
-Runs with no configuration, no root and no hardware:
-- logs through kcore.common's multi-level logger (queue for /logz, stderr);
-- schedules events on a kcore.timequeue TimeQueue and runs them;
-- serves a page built with kcore.html on 127.0.0.1 (stdlib server for now);
-- fetches it back with kcore.common's web client.
+    python tools/demo.py [kcore-hub options]   # run the hub until Ctrl-C
+    python tools/demo.py --smoke               # start it briefly, check it serves, stop it
 
-`python tools/demo.py --serve` keeps the page up until Ctrl-C.
+Without options the hub runs on its embedded demo configuration, with its state
+in the per-user data directory, at http://127.0.0.1:8765/ (`-- --help` lists
+the options). `--smoke` uses a temporary data directory and a free port, fetches
+the status page, /healthz and the JSON API, stops the hub with SIGTERM and
+exits 0 only if everything answered as it should and the hub stopped cleanly.
 """
 
 from __future__ import annotations
 
-import argparse
-import http.server
+import json
+import os
+import re
+import signal
+import subprocess
 import sys
-import threading
+import tempfile
 import time
+import urllib.request
 
-from kcore import common as C
-from kcore import html as H
-from kcore import timequeue as TQ
-
-
-def make_handler(state):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/healthz":
-                body, ctype = "ok", "text/plain"
-            elif self.path == "/logz":
-                body, ctype = C.last_logs(), "text/plain"
-            elif self.path == "/":
-                table = H.list_to_table(state, title="demo state")
-                body = str(H.html_page_wrap(H.raw(str(table) + C.last_logs_html()), "kcore demo"))
-                ctype = "text/html; charset=utf-8"
-            else:
-                self.send_error(404)
-                return
-            data = body.encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, fmt, *args):
-            C.log_debug("http: " + fmt % args)
-
-    return Handler
+HUB = [sys.executable, "-m", "kcore.hub"]
 
 
-def run_queue(state):
-    fired = []
-    q = TQ.TimeQueue()
-    for i, delay in enumerate((30, 60, 90)):
-        q.add(delay, lambda i=i: fired.append(i) or C.log_info("timequeue event %d fired" % i))
-    deadline = time.monotonic() + 5
-    while len(fired) < 3 and time.monotonic() < deadline:
-        q.check()
-        nxt = q.next_due_ms()
-        time.sleep(0.005 if nxt is None else min(max(nxt, 1), 50) / 1000.0)
-    state["timequeue events fired"] = len(fired)
-    return fired
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--serve", action="store_true", help="keep serving until Ctrl-C")
-    ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
-    args = ap.parse_args(argv)
-
-    C.init_log("kcore-demo", logfile=None, filter_level_stderr=C.WARNING)
-    C.log_info("demo starting; <script>alert('escaped')</script> shows how data is escaped")
-    state = {"kcore-common version": C.__version__, "platform": C.IMPLEMENTATION}
-    run_queue(state)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
-    port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = "http://127.0.0.1:%d" % port
+def fetch(url: str) -> tuple[int, str]:
     try:
-        resp = C.web_get(base + "/", timeout=5)
-        print(C.c0("page", "GET / -> %s, %d bytes" % (resp.status_code, len(resp.text))))
-        print(C.c0("healthz", C.read_web(base + "/healthz", timeout=5)))
-        if "<script>" in resp.text:
-            print(C.c0("error", "unescaped data in the page"), file=sys.stderr)
-            return 1
-        print("last logs:\n" + C.last_logs())
-        if args.serve:
-            print("serving %s (Ctrl-C to stop)" % base)
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        server.server_close()
-    return 0 if resp.ok and state["timequeue events fired"] == 3 else 1
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def smoke() -> int:
+    with tempfile.TemporaryDirectory(prefix="kcore-hub-demo-") as data:
+        log_path = os.path.join(data, "hub.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [*HUB, "--data", os.path.join(data, "state"), "--port", "0"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            return _check(proc, log_path)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _check(proc: subprocess.Popen, log_path: str) -> int:
+    url = None
+    deadline = time.monotonic() + 60
+    while url is None and time.monotonic() < deadline and proc.poll() is None:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            m = re.search(r"serving (http://\S+/)", f.read())
+        url = m.group(1) if m else None
+        time.sleep(0.05)
+    if url is None:
+        print("the hub did not start:\n" + open(log_path, errors="replace").read())
+        return 1
+    print("hub: " + url)
+    failures = []
+    status, page = fetch(url)
+    print("GET / -> %d, %d bytes" % (status, len(page)))
+    if status != 200 or "/demo/temperature" not in page or "<script" in page:
+        failures.append("the status page")
+    status, body = fetch(url + "healthz")
+    print("GET /healthz -> %d %s" % (status, body))
+    if (status, body) != (200, "ok"):
+        failures.append("/healthz")
+    status, body = fetch(url + "api/tags/demo/temperature")
+    print("GET /api/tags/demo/temperature -> %d %s" % (status, body))
+    if status != 200 or json.loads(body).get("unit") != "degC":
+        failures.append("the JSON API")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        code = None
+    print("stopped with SIGTERM -> exit status %s" % code)
+    if code != 0:
+        failures.append("a clean stop")
+    for f in failures:
+        print("FAILED: " + f)
+    return 1 if failures else 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--smoke"]:
+        return smoke()
+    os.execv(sys.executable, [*HUB, *argv])
+    return 0  # not reached
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,11 @@
-"""Shared fixtures for the kaithem-api tests: isolated Kaithem instances and
-a deadline-based poll (tests never sleep a fixed time to wait for a result)."""
+"""Shared fixtures for the kaithem-api tests: isolated Kaithem instances,
+test audio made by sox, and ktest's deadline-based polling (tests never sleep
+a fixed time to wait for a result)."""
 
-import time
+import shutil
+import subprocess
 
+import ktest
 import pytest
 
 import kcore.kaithem as kk
@@ -27,17 +30,31 @@ def default_kai(tmp_path):
     inst.close()
 
 
-def _wait_until(predicate, timeout=5.0, interval=0.002):
-    """Poll ``predicate`` until true; False once ``timeout`` seconds passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
+@pytest.fixture
+def wait_until():
+    """ktest.wait_until with a 5 s deadline: True once the predicate holds."""
+
+    def _wait_until(predicate, timeout=5.0, interval=0.002):
+        return ktest.wait_until(predicate, timeout=timeout, interval=interval)
+
+    return _wait_until
 
 
 @pytest.fixture
-def wait_until():
-    return _wait_until
+def tone(tmp_path):
+    """make(seconds, hz, name="tone.wav", amplitude=0.5) -> path of a mono
+    44.1 kHz sine made by the real sox (Debian package sox)."""
+    sox = shutil.which("sox")
+    if not sox:
+        pytest.skip("sox (Debian package sox) is not installed")
+
+    def make(seconds=5.0, hz=440.0, name="tone.wav", amplitude=0.5):
+        path = tmp_path / name
+        subprocess.run(
+            [sox, "-n", "-r", "44100", "-c", "1", "-b", "16", str(path), "synth", str(seconds),
+             "sine", str(hz), "vol", str(amplitude)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return str(path)
+
+    return make

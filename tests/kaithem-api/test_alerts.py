@@ -1,8 +1,10 @@
 """kaithem.alerts: the full transition table, trip_delay, auto_ack,
 priorities, permissions, zones and the bus topics."""
 
+import os
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import alerts as A
@@ -191,3 +193,103 @@ def test_bad_arguments(kai):
         kai.alerts.Alert("x", trip_delay=-1)
     with pytest.raises(A.AlertError):
         kai.alerts.Alert("x", auto_ack="soon")
+
+
+# ------------------------------------------------------------- beeping
+
+
+@pytest.fixture
+def beeping(tmp_path):
+    """An instance on a manual clock whose alerts beep into the recording
+    sound back end, without jitter."""
+    from kcore.kaithem import Kaithem, ManualClock
+
+    clock = ManualClock(start=0.0)
+    config = {
+        "sound-backend": "recording",
+        "alert-sound-output": "@auto",
+        "alert-sounds": {"warning": "notify.ogg", "error": "alert.ogg", "critical": "error.ogg"},
+        "alert-beep-jitter": 0,
+    }
+    k = Kaithem(vardir=str(tmp_path), config=config, clock=clock)
+    yield k, clock
+    k.close()
+
+
+def beeps(k):
+    return [
+        (os.path.basename(entry[2]), entry[1])
+        for entry in k.sound.backend.log
+        if entry[0] == "play"
+    ]
+
+
+def advance_to(k, clock, t):
+    """Move the clock to ``t`` and let what became due run."""
+    clock.set(t)
+    assert k.settle()
+
+
+def test_critical_alert_beeps_every_36_seconds(beeping):
+    k, clock = beeping
+    a = k.alerts.Alert("fire", priority="critical")
+    a.trip()
+    ktest.wait_for(lambda: a.state == "active" and len(beeps(k)) == 1, what="first beep")
+    assert beeps(k) == [("error.ogg", A.BEEP_HANDLE)]
+    advance_to(k, clock, 35.9)
+    assert len(beeps(k)) == 1
+    advance_to(k, clock, 36.0)
+    ktest.wait_for(lambda: len(beeps(k)) == 2, what="beep at 36 s")
+    advance_to(k, clock, 72.0)
+    ktest.wait_for(lambda: len(beeps(k)) == 3, what="beep at 72 s")
+    a.acknowledge()
+    advance_to(k, clock, 1000.0)
+    assert len(beeps(k)) == 3  # acknowledged: silent
+
+
+@pytest.mark.parametrize(
+    ("priority", "sound"), [("warning", "notify.ogg"), ("error", "alert.ogg")]
+)
+def test_warning_and_error_beep_hourly(beeping, priority, sound):
+    k, clock = beeping
+    a = k.alerts.Alert("door", priority=priority)
+    a.trip()
+    ktest.wait_for(lambda: len(beeps(k)) == 1, what="first beep")
+    advance_to(k, clock, 3599.0)
+    assert len(beeps(k)) == 1
+    advance_to(k, clock, 3600.0)
+    ktest.wait_for(lambda: len(beeps(k)) == 2, what="hourly beep")
+    assert {b[0] for b in beeps(k)} == {sound}
+
+
+def test_beeps_follow_the_highest_unacknowledged_priority(beeping):
+    k, clock = beeping
+    w = k.alerts.Alert("w", priority="warning")
+    w.trip()
+    ktest.wait_for(lambda: len(beeps(k)) == 1, what="warning beep")
+    c = k.alerts.Alert("c", priority="critical")
+    c.trip()
+    ktest.wait_for(lambda: len(beeps(k)) == 2, what="critical beep at once")
+    advance_to(k, clock, 36.0)
+    ktest.wait_for(lambda: len(beeps(k)) == 3, what="critical interval")
+    c.acknowledge()
+    ktest.wait_for(lambda: k.alerts.level() == "warning", what="level back to warning")
+    advance_to(k, clock, 36.0 + 3600.0)
+    ktest.wait_for(lambda: len(beeps(k)) == 4, what="warning interval again")
+    assert [b[0] for b in beeps(k)] == ["notify.ogg", "error.ogg", "error.ogg", "notify.ogg"]
+
+
+def test_silent_info_and_disabled_alerts_do_not_beep(beeping, tmp_path):
+    k, clock = beeping
+    k.alerts.Alert("quiet", priority="critical", silent=True).trip()
+    k.alerts.Alert("fyi", priority="info").trip()
+    advance_to(k, clock, 100.0)
+    assert beeps(k) == []
+    from kcore.kaithem import Kaithem
+
+    with Kaithem(vardir=str(tmp_path / "d"), config={"sound-backend": "recording"}) as d:
+        a = d.alerts.Alert("fire", priority="critical")  # output off by default, as in Kaithem
+        a.trip()
+        ktest.wait_for(lambda: a.state == "active", what="active")
+        assert d.alerts._registry.beeper.enabled is False
+        assert d.sound._backend is None  # the sound back end was never even created

@@ -5,6 +5,7 @@ import gc
 import threading
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import message as M
@@ -64,6 +65,82 @@ def test_callback_arities(kai):
     assert ("4", "/t", "hi", 12.5, "ann") in got
     with pytest.raises(TypeError):
         kai.message.subscribe("/t", lambda a, b, c: None)
+
+
+def _cb_default(topic, msg, extra="captured"):
+    return (topic, msg, extra)
+
+
+class _Handler:
+    def method(self, topic, msg, extra=1):
+        return None
+
+    def __call__(self, msg):
+        return None
+
+
+@pytest.mark.parametrize(
+    ("callback", "arity"),
+    [
+        (lambda: None, 0),
+        (lambda m: None, 1),
+        (lambda t, m: None, 2),
+        (lambda t, m, ts, a: None, 4),
+        # defaulted parameters: the largest supported count the function can take
+        (_cb_default, 2),
+        (lambda m, extra=1: None, 2),
+        (lambda m, a=1, b=2, c=3: None, 4),
+        (lambda t, m, ts, a, extra=None: None, 4),
+        (lambda m=None: None, 1),
+        (lambda *args: None, 4),
+        (lambda t, *rest: None, 4),
+        (lambda t, m, x, *rest: None, 4),
+        (lambda m, *, flag=False: None, 1),
+        (_Handler().method, 2),
+        (_Handler(), 1),
+        (print, 4),  # a builtin: read through inspect.signature
+    ],
+)
+def test_arity_from_required_and_total_parameters(callback, arity):
+    assert M.callback_arity(callback) == arity
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [lambda a, b, c: None, lambda a, b, c, d, e: None, lambda m, *, needed: None],
+)
+def test_arity_refuses_what_the_bus_cannot_call(callback):
+    with pytest.raises(TypeError):
+        M.callback_arity(callback)
+
+
+def test_loop_capture_idiom_receives_topic_and_message(kai):
+    got = []
+    for name in ("a", "b"):
+
+        def cb(topic, msg, name=name):
+            got.append((name, topic, msg))
+
+        kai.message.subscribe("/loop/" + name, cb)
+    kai.message.post("/loop/a", 1, synchronous=True)
+    kai.message.post("/loop/b", 2)
+    assert ktest.wait_until(lambda: len(got) == 2)
+    assert got == [("a", "/loop/a", 1), ("b", "/loop/b", 2)]
+
+
+def test_weak_subscriber_takes_the_same_paths(kai):
+    got = []
+
+    class Sink:
+        def on(self, topic, msg):
+            got.append((topic, msg))
+
+    sink = Sink()
+    kai.message.subscribe("/w", sink.on, weak=True)
+    kai.message.post("/w", 1, synchronous=True)
+    kai.message.post("/w", 2)
+    assert ktest.wait_until(lambda: len(got) == 2)
+    assert got == [("/w", 1), ("/w", 2)]
 
 
 def test_timestamp_defaults_to_monotonic(kai):
@@ -270,3 +347,28 @@ def test_bus_without_runtime_works(wait_until):
     bus.post("/a", 1)
     assert wait_until(lambda: got == [1])
     bus.close()
+
+
+def test_route_cache_is_bounded_in_bytes():
+    import tracemalloc
+
+    bus = M.MessageBus(log_size=0)
+    try:
+        bus.subscribe("/big/#", lambda m: None)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(1500):  # 1500 distinct 10 kB topics: 15 MB if every route were kept
+            bus.post("/big/%d/%s" % (i, "x" * 10_000), i)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert bus.route_cache_bytes <= bus.route_cache_limit == M.ROUTE_CACHE_BYTES
+        assert grown < 3 * M.ROUTE_CACHE_BYTES, grown
+        # a route bigger than the whole cache is used, not kept
+        small = M.MessageBus(log_size=0, route_cache_bytes=1000)
+        got = []
+        small.subscribe("/t/#", got.append)
+        small.post("/t/" + "y" * 5000, 1, synchronous=True)
+        assert got == [1] and small.route_cache_bytes == 0
+        small.close()
+    finally:
+        bus.close()

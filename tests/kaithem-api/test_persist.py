@@ -110,24 +110,92 @@ def test_two_instances_have_their_own_data_dirs(tmp_path):
         assert b.persist.load("x.txt") == "B"
 
 
-def test_absolute_paths_are_used_as_is(k, tmp_path):
+def test_absolute_paths_outside_data_are_refused_unless_configured(k, tmp_path):
     target = str(tmp_path / "abs" / "y.json")
-    assert k.persist.save({"y": 1}, target) == target
-    assert k.persist.load(target) == {"y": 1}
+    with pytest.raises(P.PathError, match="leaves"):
+        k.persist.save({"y": 1}, target)
+    assert not os.path.exists(os.path.dirname(target))
+    inside = os.path.join(k.persist.data_dir, "z.json")
+    assert k.persist.save({"z": 1}, inside) == inside  # absolute but inside data: fine
+    with Kaithem(
+        vardir=str(tmp_path / "v2"), config={"persist-roots": [str(tmp_path / "abs")]}
+    ) as k2:
+        assert k2.persist.save({"y": 1}, target) == target  # the explicit opt-in
+        assert k2.persist.load(target) == {"y": 1}
 
 
 def test_expand_user_and_vars(k, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KC_TEST_DIR", str(tmp_path / "envdir"))
-    p1 = k.persist.save("h", "~/h.txt")
-    assert p1 == str(tmp_path / "home" / "h.txt")
+    with pytest.raises(P.PathError):
+        k.persist.save("h", "~/h.txt")  # expanded, then outside data: refused
+    monkeypatch.setenv("KC_TEST_DIR", k.persist.data_dir)
     p2 = k.persist.save("e", "$KC_TEST_DIR/e.txt")
-    assert p2 == str(tmp_path / "envdir" / "e.txt")
-    assert k.persist.load("~/h.txt") == "h"
+    assert p2 == os.path.join(k.persist.data_dir, "e.txt")
+    roots = {"persist-roots": ["~"]}
+    with Kaithem(vardir=str(tmp_path / "v3"), config=roots) as k3:
+        p1 = k3.persist.save("h", "~/h.txt")
+        assert p1 == str(tmp_path / "home" / "h.txt")
+        assert k3.persist.load("~/h.txt") == "h"
     # expand=False: the name is taken literally (and is relative, so under data/)
     p3 = k.persist.save("lit", "~/lit.txt", expand=False)
     assert p3 == os.path.join(k.persist.data_dir, "~", "lit.txt")
     assert k.persist.load("~/lit.txt", expand=False) == "lit"
+
+
+@pytest.mark.parametrize(
+    "name", ["../x.json", "a/../../x.json", "../../x.json", "{tmp}/x.json", "..", "."]
+)
+def test_paths_leaving_the_data_dir_are_refused(k, tmp_path, name):
+    name = name.format(tmp=tmp_path)
+    with pytest.raises(P.PathError):
+        k.persist.save({"x": 1}, name)
+    with pytest.raises(P.PathError):
+        k.persist.load(name)
+    assert not (tmp_path / "var" / "x.json").exists()
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_normalised_paths_inside_data_are_fine(k):
+    assert k.persist.save(1, "a/../b.json") == os.path.join(k.persist.data_dir, "b.json")
+    assert k.persist.load("./b.json") == 1
+
+
+def test_never_writes_through_a_symlinked_directory(k, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.makedirs(k.persist.data_dir)
+    os.symlink(elsewhere, os.path.join(k.persist.data_dir, "link"))
+    with pytest.raises(P.PathError, match="symbolic link"):
+        k.persist.save({"x": 1}, "link/x.json")
+    with pytest.raises(P.PathError, match="symbolic link"):
+        k.persist.save({"x": 1}, "link/new/deeper.json")
+    assert list(elsewhere.iterdir()) == []
+    (elsewhere / "x.json").write_text('{"secret": 1}')
+    with pytest.raises(P.PathError):
+        k.persist.load("link/x.json")
+
+
+def test_never_writes_through_a_symlinked_file(k, tmp_path):
+    victim = tmp_path / "victim.json"
+    victim.write_text('{"keep": true}')
+    os.makedirs(k.persist.data_dir)
+    link = os.path.join(k.persist.data_dir, "state.json")
+    os.symlink(victim, link)
+    with pytest.raises(P.PathError, match="symbolic link"):
+        k.persist.save({"x": 1}, "state.json")
+    with pytest.raises(P.PathError, match="symbolic link"):
+        k.persist.load("state.json")
+    assert victim.read_text() == '{"keep": true}'
+    assert os.path.islink(link)
+    assert not os.path.exists(link + "~")  # the victim's content was not copied either
+    # a link as the backup name is refused too
+    os.unlink(link)
+    k.persist.save({"v": 1}, "state.json")
+    os.symlink(victim, link + "~")
+    with pytest.raises(P.PathError):
+        k.persist.save({"v": 2}, "state.json")
+    assert victim.read_text() == '{"keep": true}'
 
 
 def test_backup_keeps_previous_version(k):

@@ -1,10 +1,13 @@
 """The runtime: lazy threads, FIFO bounded worker pool, monotonic scheduler,
 error reporting, close() joining everything."""
 
+import contextlib
 import gc
+import sys
 import threading
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import Kaithem
@@ -69,9 +72,7 @@ def test_pool_overflow_runs_in_caller():
     gate = threading.Event()
     ran_in = []
     pool.submit(gate.wait, 5)
-    deadline = time.monotonic() + 5
-    while pool.pending and time.monotonic() < deadline:
-        time.sleep(0.001)
+    assert ktest.wait_until(lambda: not pool.pending, timeout=5, interval=0.001)
     pool.submit(lambda: None)
     pool.submit(lambda: None)
     pool.submit(lambda: ran_in.append(threading.current_thread()))  # queue full
@@ -129,10 +130,7 @@ def test_repeating_job_and_cancel(kai, wait_until):
     job.cancel()
     n = len(runs)
     # after cancel no new run may start; one could have been in flight
-    end = time.monotonic() + 0.1
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert len(runs) <= n + 1
+    assert not ktest.wait_until(lambda: len(runs) > n + 1, timeout=0.1)
 
 
 def test_jobs_are_strong_by_default_weak_on_request(kai, wait_until):
@@ -148,10 +146,7 @@ def test_jobs_are_strong_by_default_weak_on_request(kai, wait_until):
     del t
     gc.collect()
     assert wait_until(lambda: "strong" in got)
-    time_limit = time.monotonic() + 0.05
-    while time.monotonic() < time_limit:
-        time.sleep(0.005)
-    assert "weak" not in got
+    assert not ktest.wait_until(lambda: "weak" in got, timeout=0.05, interval=0.005)
 
 
 def test_repeating_job_never_overlaps(kai, wait_until):
@@ -199,3 +194,70 @@ def test_standalone_scheduler_close():
     pool.close()
     with pytest.raises(RuntimeClosedError):
         s.schedule(print, 1)
+
+
+@contextlib.contextmanager
+def no_thread_switch():
+    """Keep this thread on the GIL (no switch for a second) so a thread
+    woken by notify() cannot start running between two submit() calls."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_woken_but_not_running_thread_counts_as_busy():
+    pool = WorkerPool(max_threads=4)
+    try:
+        warm = threading.Event()
+        pool.submit(warm.set)
+        assert warm.wait(5)
+        ktest.wait_for(pool.idle, what="the first thread to go idle")
+        release, done = threading.Event(), threading.Event()
+        with no_thread_switch():
+            pool.submit(release.wait, 10)  # takes the one idle thread, and blocks
+            pool.submit(done.set)  # must get a thread of its own
+        assert done.wait(5), "a blocking task starved the next one while the pool had room"
+        assert pool.thread_count == 2
+        release.set()
+    finally:
+        pool.close()
+
+
+def test_one_blocking_subscriber_never_starves_another(kai):
+    bus = kai.message
+    warm = threading.Event()
+    bus.subscribe("/warm", lambda m: warm.set())
+    bus.post("/warm", 1)
+    assert warm.wait(5)
+    assert kai.settle()
+    release, got = threading.Event(), threading.Event()
+    bus.subscribe("/room/#", lambda m: release.wait(10))
+    bus.subscribe("/room/+", lambda m: got.set())
+    with no_thread_switch():
+        bus.post("/room/1", "x")
+    assert got.wait(5)
+    release.set()
+
+
+def test_a_full_pool_is_reported_at_once(tmp_path):
+    with Kaithem(vardir=str(tmp_path), config={"worker-threads": 1}) as k:
+        release, started = threading.Event(), threading.Event()
+        k.message.subscribe("/slow", lambda m: (started.set(), release.wait(10)))
+        k.message.subscribe("/other", lambda m: None)
+        k.message.post("/slow", 1)
+        assert started.wait(5)
+        k.message.post("/other", 1)  # the one thread is busy: a stall
+        assert k.runtime.bus.stalls == 1 == k.runtime.workers.stalls
+        (report,) = [m for _, t, m in k.message.history() if t == "/system/errors/messagebus"]
+        assert report["stalls"] == 1 and report["queued"] == 1
+        assert "all 1 worker threads are busy" in report["stall"]
+        for i in range(5):  # counted every time, posted at most once a second
+            k.message.subscribe("/more/%d" % i, lambda m: None)
+            k.message.post("/more/%d" % i, i)
+        assert k.runtime.workers.stalls == 6
+        assert len([1 for _, t, _ in k.message.history() if t.startswith("/system/err")]) == 1
+        release.set()
+        assert k.settle()

@@ -5,6 +5,7 @@ import gc
 import threading
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import states as S
@@ -111,9 +112,7 @@ def test_reentry_resets_timer(kai, wait_until):
     sm.add_rule("on", "motion", "on")
     sm.set_timer("on", 0.15, "off")
     sm.jump("on")
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 0.1:
-        time.sleep(0.01)
+    assert not ktest.wait_until(lambda: sm.state == "off", timeout=0.1)
     sm("motion")  # re-entering restarts the 0.15 s
     t1 = time.monotonic()
     assert wait_until(lambda: sm.state == "off")
@@ -147,10 +146,7 @@ def test_timer_can_be_removed(kai):
     sm.set_timer("on", 0.02, "off")
     sm.set_timer("on", 0.02, None)
     sm.jump("on")
-    end = time.monotonic() + 0.1
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert sm.state == "on"
+    assert not ktest.wait_until(lambda: sm.state != "on", timeout=0.1)
 
 
 def test_seek_past_timer_fires(kai, wait_until):
@@ -188,10 +184,8 @@ def test_polled_rule(kai, wait_until):
     assert wait_until(lambda: sm.state == "off")
     assert time.monotonic() - t0 < 0.3
     n = len(calls)
-    end = time.monotonic() + 0.15
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert len(calls) == n  # polling stops after leaving the state
+    # polling stops after leaving the state
+    assert not ktest.wait_until(lambda: len(calls) != n, timeout=0.15)
 
 
 def test_polled_rule_function_destination_and_one_transition(kai, wait_until):
@@ -215,10 +209,7 @@ def test_polling_stops_when_machine_dropped(kai, wait_until):
     del sm
     gc.collect()
     n = len(calls)
-    end = time.monotonic() + 0.15
-    while time.monotonic() < end:
-        time.sleep(0.01)
-    assert len(calls) <= n + 1
+    assert not ktest.wait_until(lambda: len(calls) > n + 1, timeout=0.15)
 
 
 def test_subscribers_per_state_and_all(kai):
@@ -301,3 +292,30 @@ def test_module_level_class_uses_default_instance(default_kai, wait_until):
     sm.set_timer("x", 0.01, "y")
     sm.jump("x")
     assert wait_until(lambda: sm.state == "y")
+
+
+def test_poll_rate_has_the_documented_name_poll_rate_alias(kai):
+    sm = kai.states.StateMachine("a")
+    assert sm.pollRate == sm.poll_rate == 24.0
+    sm.pollRate = 50
+    assert sm.poll_rate == 50
+    sm.poll_rate = 10
+    assert sm.pollRate == 10
+    assert S.StateMachine.poll_rate == 24.0  # the class default is untouched
+
+
+def test_poll_rate_sets_the_polling_interval(tmp_path):
+    from kcore.kaithem import Kaithem, ManualClock
+
+    clock = ManualClock()
+    with Kaithem(vardir=str(tmp_path), clock=clock) as k:
+        sm = k.states.StateMachine("a")
+        sm.pollRate = 2  # twice a second
+        sm.add_state("a")
+        sm.add_state("b")
+        polls = []
+        sm.add_rule("a", lambda: polls.append(clock.monotonic()) and False, "b")
+        for i in range(1, 4):
+            clock.advance(0.5)
+            ktest.wait_for(lambda i=i: len(polls) >= i, what="poll %d" % i)
+        assert polls[:3] == [1000.5, 1001.0, 1001.5]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import ktest
 import pytest
 
 from kcore.kaithem import Kaithem
@@ -13,14 +14,6 @@ from kcore.kaithem import sys as ksys
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX programs")
 needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
-
-
-def _wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.005)
 
 
 def _proc_state(pid):
@@ -100,7 +93,7 @@ def test_unreaped_child_becomes_a_zombie_control():
     # Control for the next test: a plain Popen that nobody waits for stays a zombie.
     p = subprocess.Popen(["true"])  # noqa: S607
     try:
-        _wait_for(lambda: _proc_state(p.pid) == "Z", what="zombie")
+        ktest.wait_for(lambda: _proc_state(p.pid) == "Z", what="zombie")
     finally:
         p.wait()
     assert _proc_state(p.pid) is None
@@ -111,9 +104,9 @@ def test_shellexbg_reaps_its_child():
     p = ksys.shellexbg(["true"])
     assert isinstance(p, subprocess.Popen)
     # reaped by the library's thread: the pid vanishes without our wait()
-    _wait_for(lambda: _proc_state(p.pid) is None, what="child reaped")
+    ktest.wait_for(lambda: _proc_state(p.pid) is None, what="child reaped")
     # the reaper sets returncode just after waitpid() returns
-    _wait_for(lambda: p.returncode is not None, what="returncode")
+    ktest.wait_for(lambda: p.returncode is not None, what="returncode")
     assert p.returncode == 0
 
 
@@ -126,15 +119,15 @@ def test_shellexbg_runs_in_background_and_can_still_be_waited(tmp_path):
     assert time.monotonic() - t0 < 0.3  # returned before the command finished
     assert p.wait(timeout=10) == 0
     assert out.read_bytes() == b"done\n"
-    _wait_for(lambda: _proc_state(p.pid) is None, what="child reaped")
+    ktest.wait_for(lambda: _proc_state(p.pid) is None, what="child reaped")
 
 
 @needs_proc
 def test_shellexbg_shell_string_and_many_children(tmp_path):
     procs = [ksys.shellexbg("exit %d" % (i % 3), shell=True) for i in range(20)]
     for p in procs:
-        _wait_for(lambda p=p: _proc_state(p.pid) is None, what="children reaped")
-        _wait_for(lambda p=p: p.returncode is not None, what="returncodes")
+        ktest.wait_for(lambda p=p: _proc_state(p.pid) is None, what="children reaped")
+        ktest.wait_for(lambda p=p: p.returncode is not None, what="returncodes")
     assert sorted(p.returncode for p in procs) == sorted(i % 3 for i in range(20))
 
 
@@ -151,3 +144,40 @@ def test_namespace_on_an_instance(tmp_path):
         assert k.sys.shellex(["echo", "ns"]) == b"ns\n"
         assert k.sys.which("sh") == ksys.which("sh")
         assert k.sys.CommandError is ksys.CommandError
+
+
+def test_errors_and_logs_never_show_arguments_or_environment(tmp_path, capfd):
+    secret = "hunter2-token"
+    argv = [sys.executable, "-c", "import sys; sys.exit(4)", "--password=" + secret]
+    with pytest.raises(ksys.CommandError) as ei:
+        ksys.shellex(argv, env={"API_KEY": secret, "PATH": os.environ["PATH"]})
+    e = ei.value
+    assert e.returncode == 4
+    for text in (str(e), repr(e), str(e.args), str(e.cmd)):
+        assert secret not in text
+        assert "status 4" in str(e)
+    with pytest.raises(ksys.CommandTimeout) as ti:
+        ksys.shellex(["sh", "-c", "sleep 30", "--" + secret], timeout=0.2)
+    assert secret not in repr(ti.value) and secret not in str(ti.value.args)
+    assert "'sh'" in str(ti.value)
+    # a command failing on the worker pool: the log line and the bus error post
+    with Kaithem(vardir=str(tmp_path)) as k:
+        posts = []
+        k.message.subscribe("/system/errors/workers", posts.append)
+        k.misc.do(ksys.shellex, argv)
+        assert ktest.wait_until(lambda: posts, timeout=10)
+        assert k.settle()
+        assert "status 4" in posts[0]["error"] and secret not in str(posts)
+    assert secret not in capfd.readouterr().err
+
+
+@needs_proc
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    script = "sleep 60 & echo $! > %s; wait" % pidfile
+    with pytest.raises(ksys.CommandTimeout):
+        ksys.shellex(["sh", "-c", script], timeout=0.5)
+    pid = int(ktest.wait_for(lambda: pidfile.exists() and pidfile.read_text().strip()))
+
+    gone = ktest.wait_until(lambda: _proc_state(pid) in (None, "Z"), timeout=5)  # Z: dead
+    assert gone, "the command's child outlived the timeout"

@@ -432,3 +432,41 @@ def test_out_of_domain_values_are_unit_errors(k):
         k.units.convert(0, "U", "dB")
     with pytest.raises(UnitError, match="dBm"):
         k.units.convert(1e6, "dBm", "W")
+
+
+# ---------------------------------------------------------------- exact definitions
+
+
+@pytest.mark.parametrize(
+    ("value", "fr", "to", "expected"),
+    [
+        (12, "in", "ft", 1.0),
+        (1, "ft", "in", 12.0),
+        (1, "mile", "ft", 5280.0),
+        (3, "ft", "m", 0.9144),
+        (1, "kft", "in", 12000.0),
+        (100, "degC", "degF", 212.0),
+        (212, "degF", "degC", 100.0),
+        (-40, "degC", "degF", -40.0),
+        (32, "degF", "K", 273.15),
+        (50, "degC", "degF", 122.0),
+        (16, "oz", "lb", 1.0),
+        (1000, "psi", "ksi", 1.0),
+        (1, "bar", "millibar", 1000.0),
+        (60, "MPH", "KPH", 96.56064),
+        (1, "%", "ppm", 10000.0),
+        (1, "km", "m", 1000.0),
+        (1, "mm", "m", 0.001),
+    ],
+)
+def test_documented_round_numbers_are_exact(k, value, fr, to, expected):
+    got = k.units.convert(value, fr, to)
+    assert got == expected  # exact, not approximately
+    assert isinstance(got, float)
+
+
+def test_defined_units_convert_exactly_through_their_definition(k):
+    k.units.define("hand", 4, "length", "in")
+    assert k.units.convert(3, "hand", "ft") == 1.0
+    k.units.define("decikelvin", 0.1, "temperature", "K")
+    assert k.units.convert(10, "decikelvin", "K") == 1.0

@@ -88,6 +88,58 @@ def test_malformed_or_dangerous_stored_hashes_are_refused(stored):
         U.verify_password("pw", stored)
 
 
+SALT = "A" * 22  # 16 bytes
+DIGEST = "A" * 43  # 32 bytes
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "ln=20,r=8,p=1",  # 1 GiB
+        "ln=16,r=8,p=1",  # 64 MiB: just over the bound
+        "ln=14,r=8,p=16",  # 16 MiB, but 16 times the CPU
+        "ln=14,r=32,p=1",  # 64 MiB
+        "ln=17,r=1,p=1",  # 16 MiB, but not what this library writes
+        "ln=9,r=8,p=1",  # weaker than this library writes
+    ],
+)
+def test_costly_or_foreign_scrypt_parameters_are_refused_at_once(params):
+    stored = "$scrypt$%s$%s$%s" % (params, SALT, DIGEST)
+    t0 = time.monotonic()
+    with pytest.raises(U.UsersError, match="does not accept"):
+        U.verify_password("pw", stored)
+    assert time.monotonic() - t0 < 0.05  # refused before any scrypt work
+
+
+def test_accepted_parameters_stay_within_the_memory_bound():
+    assert U.MAX_SCRYPT_MEMORY == 32 * 1024 * 1024
+    for log2_n in U.SCRYPT_LOG2_N_RANGE:
+        assert 128 * U.SCRYPT_R * (1 << log2_n) <= U.MAX_SCRYPT_MEMORY
+        if log2_n <= 11:  # the cheap ones: check they really verify
+            assert U.verify_password("pw", U.hash_password("pw", log2_n=log2_n))
+    with pytest.raises(ValueError):
+        U.hash_password("pw", log2_n=16)
+    with pytest.raises(ValueError):
+        U.hash_password("pw", log2_n=20)
+
+
+def test_tampered_users_file_cannot_make_a_login_costly(tmp_path):
+    from kcore.kaithem import Kaithem
+
+    with Kaithem(vardir=str(tmp_path)) as k:
+        k.users.add_user("bob", "secret")
+        path = k.users.filename
+    db = json.loads(open(path).read())
+    db["users"]["bob"]["password"] = "$scrypt$ln=17,r=8,p=4$%s$%s" % (SALT, DIGEST)
+    with open(path, "w") as f:
+        json.dump(db, f)
+    with Kaithem(vardir=str(tmp_path)) as k:
+        t0 = time.monotonic()
+        with pytest.raises(U.UsersError):
+            k.users.authenticate("bob", "secret")
+        assert time.monotonic() - t0 < 0.5
+
+
 def test_password_rules():
     with pytest.raises(ValueError, match="empty"):
         U.hash_password("")

@@ -453,31 +453,3 @@ def test_same_site_rules():
     for bad in (None, "", " /a", "/a\n", "//h:1/a", "ftp://h:1/", "http://h:2/", "x" * 5000):
         assert _context.same_site(bad, host) is None
 
-
-def test_readme_web_example_runs(capsys):
-    """The README's "Web pages" example, as written, then driven like a browser would."""
-    import re
-
-    readme = Path(__file__).resolve().parents[2] / "packages" / "kaithem-api" / "README.md"
-    section = readme.read_text().split("## Web pages", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    ns: dict = {}
-    exec(compile(code, "README.md", "exec"), ns)  # noqa: S102 - our own README
-    k = ns["k"]
-    try:
-        url = capsys.readouterr().out.strip()
-        assert url == k.web.url + "/greenhouse"
-        client = _webtest.Client(k.web.url)
-        page = client.get("/greenhouse").text
-        assert "21.5degC | 70.7degF" in page and "/static/widget.js" in page
-        assert client.get("/greenhouse/whoami").status == 303  # to the login page
-        assert client.login("alice", "correct horse battery staple").status == 303
-        assert client.get("/greenhouse/whoami").text == "<p>Logged in as alice</p>"
-        air, fan = ns["air"], ns["fan"]
-        with _webtest.Socket(k.web.url, cookies=client.cookies) as s:
-            s.send({"subsc": [air.id, fan.id], "upd": [[fan.id, True]]})
-            out = s.sync()
-            assert [air.id, [21.5, "normal", "21.5degC | 70.7degF"]] in out
-        assert capsys.readouterr().out == "alice turned the fan on\n"
-    finally:
-        k.close()

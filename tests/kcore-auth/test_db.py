@@ -6,7 +6,9 @@ import base64
 import json
 import os
 import stat
+import threading
 
+import ktest
 import pytest
 
 import kcore.auth as auth
@@ -179,3 +181,39 @@ def test_symlinked_db_is_refused(tmp_path, registered_db):
     os.symlink(registered_db, link)
     with pytest.raises(auth.AuthDBError, match="cannot open"):
         auth.get_shared_secret_from_db(DB_PASSWORD, link, "client1", username="alice")
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
+def test_non_regular_db_path_is_refused(tmp_path, secret_a, make_token, kind):
+    path = str(tmp_path / "db")
+    if kind == "directory":
+        os.mkdir(path)
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    else:
+        path = "/dev/null"
+    token = make_token(t=NOW)
+    calls = [
+        lambda: auth.verify_token(
+            token, "open-door", None, DB_PASSWORD, db_filename=path, now=NOW
+        ),
+        lambda: auth.register(str(secret_a), DB_PASSWORD, path),
+        lambda: auth.get_shared_secret_from_db(DB_PASSWORD, path, "client1", username="alice"),
+    ]
+    outcome = []
+
+    def attempt():
+        for call in calls:
+            try:
+                call()
+                outcome.append("no error")
+            except Exception as e:
+                outcome.append(e)
+
+    threading.Thread(target=attempt, daemon=True).start()  # a hang must fail, not block
+    assert ktest.wait_until(lambda: len(outcome) == 3, timeout=20), "blocked on a %s" % kind
+    for e in outcome:
+        assert isinstance(e, auth.AuthDBError), repr(e)
+        assert "not a regular file" in str(e)
+    if kind == "directory":
+        assert os.listdir(path) == []

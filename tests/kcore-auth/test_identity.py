@@ -116,14 +116,15 @@ def test_nothing_found_names_what_was_tried(tmp_path):
         assert what in str(ei.value)
 
 
-def test_identity_is_read_once_and_cached(monkeypatch):
+def test_hardware_identity_is_read_once_and_cached(monkeypatch):
     calls = []
 
-    def fake_read(root="/", environ=None):
+    def fake_read(root, environ):
         calls.append(1)
         return ("v3p:test:x", "fake")
 
-    monkeypatch.setattr(identity, "read_machine_identity", fake_read)
+    monkeypatch.delenv("PUID")
+    monkeypatch.setattr(identity, "_read_hardware_identity", fake_read)
     identity.reset_machine_identity_cache()
     for _ in range(100):
         assert auth.get_machine_private_data() == "v3p:test:x"
@@ -133,11 +134,27 @@ def test_identity_is_read_once_and_cached(monkeypatch):
     assert len(calls) == 1
 
 
+def test_puid_is_read_again_at_every_secret_derivation(monkeypatch, machines):
+    a, b = machines
+    monkeypatch.setenv("PUID", a)
+    on_a = auth.generate_shared_secret("u", "pw", "h")
+    monkeypatch.setenv("PUID", b)  # no cache reset: the original read $PUID every time
+    on_b = auth.generate_shared_secret("u", "pw", "h")
+    assert on_a.secret != on_b.secret
+    assert on_b == auth.generate_shared_secret("u", "pw", "h", machine_data=b)
+    assert auth.get_machine_identity() == (b, "$PUID")
+    monkeypatch.setenv("PUID", a)
+    assert auth.generate_shared_secret("u", "pw", "h") == on_a
+    token = auth.generate_token("cmd", "u", "pw", "h")
+    assert auth.verify_token_given_shared_secret(token, "cmd", on_a).ok
+
+
 def test_generate_fails_loudly_without_identity(monkeypatch):
-    def none(root="/", environ=None):
+    def none(root, environ):
         raise auth.MachineIdentityError("no machine identity found")
 
-    monkeypatch.setattr(identity, "read_machine_identity", none)
+    monkeypatch.delenv("PUID")
+    monkeypatch.setattr(identity, "_read_hardware_identity", none)
     identity.reset_machine_identity_cache()
     with pytest.raises(auth.MachineIdentityError):
         auth.generate_token("cmd", "u", "pw", "h")

@@ -112,6 +112,27 @@ def test_future_token_inside_window_passes_outside_fails(make_token, secret_a, g
 
 def test_time_window_can_be_disabled(make_token, secret_a, guard):
     assert verify(make_token(t=1000), secret_a, guard, max_time_delta=0).ok
+    assert verify(make_token(t=1001), secret_a, guard, max_time_delta=None).ok
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), -5, True, "90"])
+def test_non_finite_or_odd_time_window_is_refused(make_token, secret_a, guard, db_file, bad):
+    """NaN compared false with every delta, so the original accepted a token of any
+    age; infinity too."""
+    old = make_token(t=1000)  # 50 years before NOW
+    with pytest.raises(auth.AuthArgumentError, match="max_time_delta"):
+        verify(old, secret_a, guard, max_time_delta=bad)
+    assert isinstance(auth.AuthArgumentError("x"), ValueError)
+    assert auth.register(str(secret_a), "db-pw", db_file)
+    with pytest.raises(auth.AuthArgumentError, match="max_time_delta"):
+        auth.verify_token(old, "open-door", None, "db-pw", max_time_delta=bad, db_filename=db_file)
+    with pytest.raises(auth.AuthArgumentError):
+        auth.verify_token(old, "open-door", None, "db-pw", max_time_delta=bad, db_filename=None)
+    with pytest.raises(auth.AuthArgumentError):
+        auth.VerificationParams("db-pw", db_file, max_time_delta=bad)
+    with pytest.raises(auth.AuthArgumentError):
+        auth.web_auth_hook("db-pw", max_time_delta=bad)
+    assert not verify(old, secret_a, guard, max_time_delta=90.5).ok  # finite floats are fine
 
 
 @pytest.mark.parametrize(
@@ -209,6 +230,29 @@ def test_client_address_check_and_wildcard(secret_a, make_token, guard):
     assert verify(make_token(t=NOW), pinned, guard, client_addr="10.1.2.3").ok
     anywhere = auth.SharedSecret("v3", "client1", "alice", secret_a.secret, "*")
     assert verify(make_token(t=NOW + 1), anywhere, guard, client_addr="192.0.2.7").ok
+
+
+def test_forged_token_costs_no_dns_lookup(monkeypatch, make_token, secret_a, guard, db_file):
+    """The MAC is checked before the client address, whose names need DNS."""
+    lookups = []
+
+    def fake_getaddrinfo(host, *args, **kwargs):
+        lookups.append(host)
+        return [(2, 1, 6, "", ("10.1.2.3", 0))]
+
+    monkeypatch.setattr(tokens.socket, "getaddrinfo", fake_getaddrinfo)
+    pinned = auth.SharedSecret("v3", "client1", "alice", secret_a.secret, "gate.example")
+    forged = make_token(t=NOW)[:-64] + "0" * 64
+    r = verify(forged, pinned, guard, client_addr="attacker.example")
+    assert r.status.startswith("Token fails to verify") and lookups == []
+    assert auth.register(secret_a, "db-pw", db_file)  # expects the address of "client1"
+    r = auth.verify_token(
+        forged, "open-door", "attacker.example", "db-pw", db_filename=db_file, now=NOW
+    )
+    assert r.status.startswith("Token fails to verify") and lookups == []
+    # A genuine token does get its address checked (here both names resolve alike).
+    assert verify(make_token(t=NOW), pinned, guard, client_addr="gate2.example").ok
+    assert lookups == ["gate2.example", "gate.example"]
 
 
 def test_compare_hosts():

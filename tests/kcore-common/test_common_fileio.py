@@ -408,10 +408,10 @@ def test_dict_to_list_of_pairs():
 def test_list_to_csv_does_not_mutate():
     rows = [[1, "a", None], [2.5, "b", True]]
     copy = [list(r) for r in rows]
-    assert fileio.list_to_csv(rows) == "1, a, None\n2.5, b, True"
+    assert fileio.list_to_csv(rows) == "1, a, None\n2.5, b, True\n"  # every row ended
     assert rows == copy and rows[0][0] == 1  # not replaced by '1'
-    assert fileio.list_to_csv(rows, field_sep=";", line_sep="|") == "1;a;None|2.5;b;True"
-    assert fileio.list_to_csv([(1, 2)]) == "1, 2"
+    assert fileio.list_to_csv(rows, field_sep=";", line_sep="|") == "1;a;None|2.5;b;True|"
+    assert fileio.list_to_csv([(1, 2)]) == "1, 2\n"
     assert fileio.list_to_csv([]) == ""
 
 

@@ -19,6 +19,10 @@ import kcore.common.logger as klog
 platform = importlib.import_module("kcore.common.platform")
 
 LINE = re.compile(r"^(?P<title>[^:]*): (?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d): (?P<lvl>\w+): ")
+# The log file's own line format (the original's): level first, no spaces.
+FILE_LINE = re.compile(
+    r"^(?P<lvl>\w+):(?P<title>[^:]*):(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d): "
+)
 
 
 class Stream(io.StringIO):
@@ -188,7 +192,8 @@ def test_each_sink_gets_exactly_levels_at_or_above_threshold(
         "syslog": sent,
     }
     expected = ["r: T: %s: m%d" % (klog.getLevelName(v), v) for v in levels if v >= threshold]
-    assert got[sink] == expected
+    in_file = ["%s:r:T: m%d" % (klog.getLevelName(v), v) for v in levels if v >= threshold]
+    assert got[sink] == (in_file if sink == "file" else expected)
     for other in got:
         if other != sink:
             assert got[other] == [], other
@@ -212,8 +217,16 @@ def test_logfile_dash_means_stdout_and_stderr_off(logger, streams):
     logger.init_log("d", logfile="-", force_time="T")
     logger.log_error("boom")
     logger.log_info("fine")
-    assert out.lines() == ["d: T: ERROR: boom", "d: T: INFO: fine"]
+    assert out.lines() == ["ERROR:d:T: boom", "INFO:d:T: fine"]  # the file format
     assert err.lines() == []
+    assert logger.queue() == ["d: T: INFO: fine", "d: T: ERROR: boom"]
+
+
+def test_logfile_dash_and_stdout_sink_each_keep_their_format(logger, streams):
+    out, _err = streams
+    logger.init_log("d", logfile="-", force_time="T", filter_level_stdout=klog.WARNING)
+    logger.log_warning("both")
+    assert out.lines() == ["WARNING:d:T: both", "d: T: WARNING: both"]
 
 
 def test_logfile_none_means_no_file_even_after_a_file(logger, tmp_path):
@@ -229,20 +242,28 @@ def test_logfile_none_means_no_file_even_after_a_file(logger, tmp_path):
     assert "two" in logger.last_logs()
 
 
-def test_same_line_format_in_file_queue_and_streams(logger, streams, tmp_path):
+def test_file_has_its_own_format_queue_and_streams_share_theirs(logger, streams, tmp_path):
     out, err = streams
     path = tmp_path / "f.log"
     logger.init_log(
         "fmt", logfile=str(path), filter_level_stdout=klog.INFO, filter_level_stderr=klog.INFO
     )
-    logger.log_warning("same everywhere")
+    logger.log_warning("a message: with colons")
     logger.close()
     line = logger.queue()[0]
-    assert LINE.match(line).group("title") == "fmt"
-    assert line.endswith(": WARNING: same everywhere")
-    assert path.read_text() == line + "\n"
+    m = LINE.match(line)
+    assert m.group("title") == "fmt" and m.group("lvl") == "WARNING"
+    assert line.endswith(": WARNING: a message: with colons")
     assert out.lines() == [line]
     assert err.lines() == [line]
+    in_file = path.read_text()
+    f = FILE_LINE.match(in_file)
+    assert (f.group("lvl"), f.group("title"), f.group("time")) == (
+        "WARNING",
+        "fmt",
+        m.group("time"),
+    )
+    assert in_file == "WARNING:fmt:%s: a message: with colons\n" % m.group("time")
 
 
 def test_aliases_log_at_their_levels(logger):
@@ -395,8 +416,8 @@ def test_file_is_kept_open_and_reopened_after_close(logger, tmp_path, monkeypatc
     logger.log_info("after init")
     logger.close()
     assert open(path).read().splitlines()[-2:] == [
-        "k: T: INFO: after close",
-        "k: T: INFO: after init",
+        "INFO:k:T: after close",
+        "INFO:k:T: after init",
     ]
 
 
@@ -416,10 +437,12 @@ def test_unwritable_file_falls_back_to_basename_in_cwd(logger, streams, tmp_path
     assert logger.settings()["logfile"] == "fb.log"
     logger.log_info("here")
     logger.close()
-    lines = (tmp_path / "fb.log").read_text().splitlines()
-    assert lines[0].startswith("fb: T: WARNING: cannot open log file")
-    assert "logging to 'fb.log' instead" in lines[0]
-    assert lines[1] == "fb: T: INFO: here"
+    # the notice goes to stderr, whatever its threshold, and never into the log file
+    assert len(_err.lines()) == 1
+    assert _err.lines()[0].startswith("fb: T: WARNING: cannot open log file")
+    assert "logging to 'fb.log' instead" in _err.lines()[0]
+    assert (tmp_path / "fb.log").read_text().splitlines() == ["INFO:fb:T: here"]
+    assert logger.queue() == ["fb: T: INFO: here"]
 
 
 def test_unwritable_file_and_basename_disables_file_and_lowers_stderr(
@@ -437,6 +460,7 @@ def test_unwritable_file_and_basename_disables_file_and_lowers_stderr(
     assert err.lines()[0].startswith("nf: T: WARNING: cannot open log file")
     assert "file logging disabled" in err.lines()[0]
     assert err.lines()[1] == "nf: T: INFO: to stderr now"
+    assert logger.queue() == ["nf: T: INFO: to stderr now"]  # the notice is not a log line
 
 
 # ------------------------------------------------------------- resilience
@@ -494,7 +518,7 @@ def test_surrogates_in_file_do_not_break_logging(logger, tmp_path):
     logger.init_log("s", logfile=str(path), force_time="T", filter_level_stderr=klog.NEVER)
     assert logger.log_info("bad \udc80 text") is True
     logger.close()
-    assert path.read_text() == "s: T: INFO: bad \\udc80 text\n"
+    assert path.read_text() == "INFO:s:T: bad \\udc80 text\n"
     assert logger.stats()["log-sink-errors"] == 0
 
 
@@ -648,7 +672,7 @@ def test_threads_log_concurrently_without_loss(tmp_path):
     lg.close()
     lines = path.read_text().splitlines()
     assert len(lines) == n_threads * n_msgs
-    assert all(x.startswith("t: T: INFO: w") for x in lines)
+    assert all(x.startswith("INFO:t:T: w") for x in lines)
     assert {x.split(": ")[-1] for x in lines} == {
         "w%d-%d" % (k, i) for k in range(n_threads) for i in range(n_msgs)
     }

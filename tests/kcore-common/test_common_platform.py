@@ -75,6 +75,25 @@ def test_error_class_falls_back_to_the_builtin_alone(monkeypatch):
     monkeypatch.setattr(platform, "type", micropython_type, raising=False)
     cls = platform.error_class("E", OSError)
     assert cls.__bases__ == (OSError,)
+    child = platform.error_class("Child", ValueError, base=cls, module="m")
+    assert child.__bases__ == (ValueError,) and child.__module__ == "m"
+    # keep_base: the library's own tree holds instead
+    kept = platform.error_class("Kept", ValueError, base=cls, keep_base=True)
+    assert kept.__bases__ == (cls,)
+
+
+def test_error_class_takes_builtin_names_and_skips_missing_ones():
+    parent = platform.error_class("Parent", "OSError", doc="p")
+    assert issubclass(parent, platform.KcoreError) and issubclass(parent, OSError)
+    assert parent.__doc__ == "p"
+    leaf = platform.error_class("Leaf", "TimeoutError", base=parent)
+    assert issubclass(leaf, TimeoutError) and issubclass(leaf, parent)
+    gone = platform.error_class("Gone", "NoSuchBuiltinError", base=parent)
+    assert gone.__bases__ == (parent,)
+    plain = platform.error_class("Plain", None, base=parent)
+    assert plain.__bases__ == (parent,)
+    again = platform.error_class("Again", OSError, base=parent)  # already an OSError
+    assert again.__bases__ == (parent,)
 
 
 def test_no_thread_module_gives_a_no_lock(monkeypatch):

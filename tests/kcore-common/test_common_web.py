@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from ktest import free_port
 
 from kcore.common import platform, web
 
@@ -80,6 +81,13 @@ class Handler(BaseHTTPRequestHandler):
             if n == 1:  # one hop with a relative Location
                 target = "../hello"
             self._send(302, b"moved", extra=[("Location", target)])
+        elif path in ("/to-other", "/307-to-other"):  # to another origin (port)
+            self._body()
+            code = 307 if path == "/307-to-other" else 302
+            other = "http://127.0.0.1:%s/echo" % query["port"][0]
+            self._send(code, b"", extra=[("Location", other)])
+        elif path == "/to-same":
+            self._send(302, b"", extra=[("Location", "/echo")])
         elif path == "/abs-redirect":
             self._send(301, b"", extra=[("Location", "http://127.0.0.1:%d/hello" % srv.port)])
         elif path == "/loop":
@@ -158,15 +166,25 @@ def _start(server):
     return t
 
 
-@pytest.fixture(scope="module")
-def http_server():
-    srv = Server()
+def _serving(srv):
+    """Run ``srv`` for a fixture; stop it when the fixture ends."""
     t = _start(srv)
     yield srv
     srv.release.set()
     srv.shutdown()
     srv.server_close()
     t.join(5)
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    yield from _serving(Server())
+
+
+@pytest.fixture(scope="module")
+def other_server():
+    """A second server: another origin (same host, another port)."""
+    yield from _serving(Server())
 
 
 @pytest.fixture(scope="module")
@@ -179,13 +197,8 @@ def tls(tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
     cafile = str(d / "ca.pem")
     ca.cert_pem.write_to_path(cafile)
-    srv = Server(tls_context=ctx)
-    t = _start(srv)
-    yield srv, cafile
-    srv.release.set()
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    for srv in _serving(Server(tls_context=ctx)):
+        yield srv, cafile
 
 
 @pytest.fixture
@@ -362,6 +375,84 @@ def test_redirects_followed_and_bounded(http_server, session):
     assert r.status_code == 302 and r.headers["location"] == "/hello"
 
 
+CREDENTIALS = {
+    "Authorization": "Bearer A-SECRET",
+    "Cookie": "session=C-SECRET",
+    "Proxy-Authorization": "Basic P-SECRET",
+    "X-Kcore-Auth": "K-SECRET",  # kcore-auth's token header
+    "X-Api-Key": "API-SECRET",
+    "X-Vendor-Token": "V-SECRET",  # unknown to kcore: an allowlist drops it too
+}
+HARMLESS = {"Accept-Language": "de", "User-Agent": "kcore-test/1"}
+
+
+def test_redirect_to_another_origin_drops_every_credential_header(
+    http_server, other_server, session
+):
+    headers = dict(CREDENTIALS, **HARMLESS)
+    r = session.get(url(http_server, "/to-other?port=%d" % other_server.port), headers=headers)
+    info = r.json()
+    assert r.url == url(other_server, "/echo") and r.history[0].status_code == 302
+    got = info["headers"]
+    for name in CREDENTIALS:
+        assert name.lower() not in got, name
+    assert not [v for v in got.values() if "SECRET" in v]
+    assert got["accept-language"] == "de" and got["user-agent"] == "kcore-test/1"
+    # the same origin gets them all
+    info = session.get(url(http_server, "/to-same"), headers=headers).json()
+    for name, value in CREDENTIALS.items():
+        assert info["headers"][name.lower()] == value
+
+
+def test_redirect_to_another_origin_drops_url_credentials_keeps_body(
+    http_server, other_server, session
+):
+    start = "http://alice:hunter2@127.0.0.1:%d" % http_server.port
+    info = session.get(start + "/to-same").json()
+    assert info["headers"]["authorization"].startswith("Basic ")  # same origin: kept
+    target = start + "/307-to-other?port=%d" % other_server.port
+    r = session.post(target, json={"k": 1}, headers={"X-Api-Key": "API-SECRET"})
+    info = r.json()
+    assert info["method"] == "POST" and json.loads(info["body"]) == {"k": 1}
+    assert info["headers"]["content-type"] == "application/json"
+    assert "authorization" not in info["headers"] and "x-api-key" not in info["headers"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "http://alice:hunter2/x@127.0.0.1/",  # '/' in the password: it parses as a port
+        "http://alice:hunter2#x@127.0.0.1/",
+        "alice:hunter2@127.0.0.1://x",
+        "http://alice:hunter2@127.0.0.1:99999/",
+        "http://alice:hunter2@[::1/",
+        "http://alice:hunt\r\ner2@127.0.0.1/",
+    ],
+)
+def test_an_error_never_shows_the_urls_password(session, bad, capsys):
+    with pytest.raises(web.InvalidURL) as info:
+        session.get(bad)
+    assert "hunter2" not in str(info.value) and "hunt" not in str(info.value)
+    assert "alice" not in str(info.value)
+    r = web.web_get(bad, session=session)
+    assert "hunter2" not in str(r) and "hunter2" not in repr(r)
+    web.web_get_e(bad, session=session)
+    assert "hunter2" not in capsys.readouterr().err
+    assert "hunter2" not in web.read_web_e(bad)
+
+
+def test_a_header_value_no_transport_can_send_is_the_librarys_error(http_server, session):
+    for headers in ({"X-Snow": "\u2603 SECRET-VALUE"}, {"X-Caf\u00e9": "v"}):
+        with pytest.raises(web.InvalidHeader) as info:
+            session.get(url(http_server, "/echo"), headers=headers)
+        assert not isinstance(info.value, UnicodeError)
+        assert isinstance(info.value, web.WebError) and isinstance(info.value, ValueError)
+        assert "SECRET-VALUE" not in str(info.value)
+    # Latin-1 is what HTTP/1.1 carries: sent as such on every transport
+    info = session.get(url(http_server, "/echo"), headers={"X-Name": "caf\u00e9"}).json()
+    assert info["headers"]["x-name"] == "caf\u00e9"
+
+
 def test_redirect_methods(http_server, session):
     r = session.post(url(http_server, "/303"), data={"a": "1"})
     info = r.json()
@@ -387,9 +478,9 @@ def test_read_web_functions(http_server, kind):
         assert web.read_web(url(http_server, "/404")) == ""
         assert web.read_web_e(url(http_server, "/hello")) == "hello wörld"
         assert web.read_web_e(url(http_server, "/404")) == "ERROR: [404] not here"
-        e = web.read_web_e("http://127.0.0.1:%d/" % _free_port())
+        e = web.read_web_e("http://127.0.0.1:%d/" % free_port())
         assert isinstance(e, str) and e.startswith("ERROR: ") and "refused" in e
-        assert web.read_web("http://127.0.0.1:%d/" % _free_port()) == ""
+        assert web.read_web("http://127.0.0.1:%d/" % free_port()) == ""
     finally:
         web.set_default_session(old)
 
@@ -421,16 +512,8 @@ def test_timeout_mid_body(http_server, session, release):
         session.get(url(http_server, "/stall-body"), timeout=0.3)
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_connection_refused_names_host_not_credentials(session):
-    target = "http://alice:hunter2@127.0.0.1:%d/path?token=SECRET" % _free_port()
+    target = "http://alice:hunter2@127.0.0.1:%d/path?token=SECRET" % free_port()
     with pytest.raises(web.WebConnectionError) as info:
         session.get(target)
     msg = str(info.value)
@@ -654,7 +737,7 @@ def test_real_micropython_fetches_from_local_server(http_server, tls, tmp_path, 
     consts = {
         "URL": url(http_server, "/hello"),
         "URL_ECHO": url(http_server, "/echo"),
-        "URL_DEAD": "http://127.0.0.1:%d/" % _free_port(),
+        "URL_DEAD": "http://127.0.0.1:%d/" % free_port(),
         "URL_STALL": url(http_server, "/stall"),
         "URL_TLS": "https://localhost:%d/hello" % srv_tls.port,
         "URL_CHUNKED": url(http_server, "/chunked"),

@@ -13,6 +13,7 @@ import threading
 import time
 import zoneinfo
 
+import ktest
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,14 +55,7 @@ def epoch(tz, *fields, fold=0):
     return int(datetime.datetime(*fields, tzinfo=zoneinfo.ZoneInfo(tz), fold=fold).timestamp())
 
 
-def wait_for(predicate, timeout=5.0):
-    """Poll until predicate() is true; fail after timeout seconds (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.002)
-    raise AssertionError("condition not met within %.1f s" % timeout)
+wait_for = ktest.wait_for
 
 
 # ------------------------------------------------------------------ basics
@@ -209,14 +203,68 @@ def test_clocks_never_mix():
     assert q.check() == 1 and got == ["at", "delay"]
 
 
-def test_forced_times_apply_to_their_own_clock_only():
+def test_forced_wall_time_applies_to_the_wall_clock_only():
     c = Clocks(mono=0, wall=0)
     q = c.queue()
     q.add(100, noop)
     q.at(100, noop)  # epoch second 100 = 100_000 ms
-    assert q.check(use_ms_time=100_000) == 1  # the delay only
-    assert q.check(use_wall_ms=100_000) == 1
+    assert q.check(use_wall_ms=100_000) == 1  # the at() event only
+    assert q.check(use_ms_time=0, use_wall_ms=100_000) == 0  # both given: each its own
+    assert q.check(use_ms_time=100, use_wall_ms=0) == 1  # the delay
     assert len(q) == 0
+
+
+def test_one_injected_time_drives_every_kind_of_event():
+    c = Clocks(mono=0, wall=1_700_000_000)  # the queue's own clocks are never read below
+    q = c.queue()
+    got = []
+    q.add(100, got.append, ["delay"])
+    q.at(50, got.append, ["at"])  # epoch second 50: due at use_ms_time 50_000
+    q.add_event(TQ.TimedEvent(0, 1, got.append, ["daily"], _force_now_ms=0))
+    assert q.check(use_ms_time=99) == 0
+    assert q.check(use_ms_time=100) == 1 and got == ["delay"]
+    assert q.check(use_ms_time=50_000) == 1 and got == ["delay", "at"]
+    assert q.next_due_ms(use_ms_time=50_000) == 10_000  # 00:01 is at 60_000
+    assert q.check(use_ms_time=60_000) == 1 and got == ["delay", "at", "daily"]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_original_style_daily_event_on_injected_ms_of_day(tz, monkeypatch):
+    monkeypatch.setenv("TZ", tz)  # the real local zone must not matter on injected time
+    time.tzset()
+    try:
+        q = TQ.TimeQueue(logger=Logger())  # real clocks: only the injected time is used
+        got = []
+        e = TQ.TimedEvent(10, 1, got.append, ["x"], _force_now_ms=TQ.hm_to_ms(10, 0))
+        q.add_event(e)
+        assert e.base == TQ.INJECTED and e.fire_at_ms == TQ.hm_to_ms(10, 1)
+        assert q.check(use_ms_time=TQ.hm_to_ms(10, 0)) == 0
+        assert q.check(use_ms_time=TQ.hm_to_ms(10, 1)) == 1 and got == ["x"]
+        assert e.fire_at_ms == TQ.hm_to_ms(10, 1) + TQ.ONE_DAY_IN_MS
+        assert q.check(use_ms_time=TQ.hm_to_ms(23, 59)) == 0
+        assert q.check(use_ms_time=TQ.ONE_DAY_IN_MS + TQ.hm_to_ms(10, 1)) == 1
+        past = TQ.TimedEvent(9, 0, noop, _force_now_ms=TQ.hm_to_ms(10, 0))  # tomorrow
+        assert past.fire_at_ms == TQ.hm_to_ms(9, 0) + TQ.ONE_DAY_IN_MS
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_daily_event_moves_to_the_base_that_drives_the_queue():
+    c = Clocks(wall=epoch("UTC", 2024, 1, 1, 12, 0))
+    q = c.queue()
+    got = []
+    e = q.daily(10, 0, got.append, ["d"])  # armed on the (fake) wall clock
+    assert e.base == TQ.WALL and e.fire_at_ms == epoch("UTC", 2024, 1, 2, 10, 0) * 1000
+    # driven by one injected time: it follows that time's hh:mm
+    assert q.check(use_ms_time=TQ.hm_to_ms(9, 59)) == 0
+    assert e.base == TQ.INJECTED and e.fire_at_ms == TQ.hm_to_ms(10, 0)
+    assert q.check(use_ms_time=TQ.hm_to_ms(10, 0)) == 1 and got == ["d"]
+    # the real (here: the fake) clocks again: back on the wall clock's local 10:00
+    assert q.check() == 0
+    assert e.base == TQ.WALL and e.fire_at_ms == epoch("UTC", 2024, 1, 2, 10, 0) * 1000
+    c.wall = epoch("UTC", 2024, 1, 2, 10, 0)
+    assert q.check() == 1 and got == ["d", "d"]
 
 
 def test_next_due_ms_across_both_clocks():
@@ -237,10 +285,18 @@ def test_next_due_ms_across_both_clocks():
 
 
 def test_timed_event_compat_with_forced_ms_of_day():
-    e = TQ.TimedEvent(10, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0), localtime=time.gmtime)
+    e = TQ.TimedEvent(10, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0))
     assert e.fire_at_ms == TQ.hm_to_ms(10, 0) and e.clock_kind == TQ.WALL
-    e = TQ.TimedEvent(8, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0), localtime=time.gmtime)
+    e = TQ.TimedEvent(8, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0))
     assert e.fire_at_ms == TQ.hm_to_ms(8, 0) + TQ.ONE_DAY_IN_MS
+    e = TQ.TimedEvent(9, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0))  # at "now": today
+    assert e.fire_at_ms == TQ.hm_to_ms(9, 0)
+    assert TQ.next_injected_time_ms(0, 0, -1) == 0
+    assert TQ.next_injected_time_ms(23, 59, 5 * TQ.ONE_DAY_IN_MS + 1) == (
+        5 * TQ.ONE_DAY_IN_MS + TQ.hm_to_ms(23, 59)
+    )
+    with pytest.raises(TQ.TimeQueueError):
+        e.rebase("sideways", 0)
 
 
 def test_daily_event_fires_at_local_time_every_day_across_dst():

@@ -7,26 +7,19 @@ import os
 import shutil
 import subprocess
 import tarfile
-import time
 
 import pytest
+from ktest import ServerProcess, wait_for
 
 BUSYBOX = "/bin/busybox"
 MARKER = "kcore docker_lib test file\n"
 
 
-def _wait_for_engine(client, proc, deadline):
-    last = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("podman system service exited with %d" % proc.returncode)
-        try:
-            client.ping()
-            return
-        except Exception as e:  # not up yet
-            last = e
-        time.sleep(0.05)
-    raise RuntimeError("engine did not answer within the deadline: %r" % (last,))
+def _ping(client):
+    try:
+        return client.ping()
+    except Exception:  # not up yet
+        return False
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +30,7 @@ def podman_client(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("podman")
     sock = base / "engine.sock"
-    log = open(base / "service.log", "wb")
-    proc = subprocess.Popen(
+    service = ServerProcess(
         [
             "podman",
             "--root",
@@ -52,31 +44,21 @@ def podman_client(tmp_path_factory):
             "--time=0",
             "unix://%s" % sock,
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        ready=sock.exists,
+        timeout=30,
+        log_path=str(base / "service.log"),
     )
     try:
-        deadline = time.monotonic() + 30
-        while not sock.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.skip(
-                    "podman system service could not start here: %s"
-                    % (base / "service.log").read_text(errors="replace")[-500:]
-                )
-            time.sleep(0.05)
+        try:
+            service.start()
+        except AssertionError as e:
+            pytest.skip("podman system service could not start here: %s" % str(e)[-500:])
         client = docker.DockerClient(base_url="unix://%s" % sock, timeout=60)
-        _wait_for_engine(client, proc, deadline)
+        wait_for(lambda: _ping(client), timeout=30, what="the podman engine to answer")
         yield client
         client.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        service.stop()
         # podman bind-mounts its overlay directory onto itself; undo it so the
         # temporary folder can be deleted.
         overlay = base / "root" / "overlay"

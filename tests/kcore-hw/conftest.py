@@ -1,21 +1,23 @@
-"""Fixtures for the kcore-hw tests: clean gpio state, gpiozero mock pins, polling waits."""
-
-import time
+"""Fixtures for the kcore-hw tests: clean gpio state and gpiozero mock pins.
+(Polling waits come from tests/support/ktest.py.)"""
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def clean_gpio():
-    """Every test starts with no open device and the default back end unchosen."""
+    """Every test starts with no open device, the default back end unchosen and
+    pin take-over on."""
     from kcore import gpio
 
     gpio.close_all()
+    gpio.init(backend="simulation", strict_pins=False)
     gpio.set_default_backend(None)
     gpio.SIM_BUTTONS.clear()
     gpio.SIM_LEDS.clear()
     yield gpio
     gpio.close_all()
+    gpio.init(backend="simulation", strict_pins=False)
     gpio.set_default_backend(None)
 
 
@@ -31,15 +33,11 @@ def mock_factory():
 
 
 @pytest.fixture
-def wait_for():
-    """wait_for(predicate, timeout=3.0): poll until true; fail with a message at the deadline."""
+def pwm_factory():
+    """gpiozero's MockFactory with PWM-capable pins (MockPWMPin); closed afterwards."""
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-    def wait(predicate, timeout=3.0, what="condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.005)
-        raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
-
-    return wait
+    factory = MockFactory(pin_class=MockPWMPin)
+    yield factory
+    factory.reset()
+    factory.close()

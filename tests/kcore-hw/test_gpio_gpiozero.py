@@ -3,12 +3,13 @@
 import time
 
 import pytest
+from ktest import wait_for
 
 from kcore import gpio
 from kcore.common import KcoreError
 
 
-def test_press_through_mock_pin_runs_callback_in_background(mock_factory, wait_for):
+def test_press_through_mock_pin_runs_callback_in_background(mock_factory):
     got = []
     with gpio.KButton(17, func=got.append, pin_factory=mock_factory, require_pressed_ms=50) as b:
         assert b.backend.name == "gpiozero"
@@ -24,7 +25,7 @@ def test_press_through_mock_pin_runs_callback_in_background(mock_factory, wait_f
         assert [e[0] for e in b.events()] == ["press", "release"]
 
 
-def test_short_press_is_dropped(mock_factory, wait_for):
+def test_short_press_is_dropped(mock_factory):
     got = []
     clock = [1000]
     with gpio.KButton(
@@ -44,7 +45,7 @@ def test_short_press_is_dropped(mock_factory, wait_for):
         assert got == [] and b.stats["unsustained"] == 1
 
 
-def test_long_press(mock_factory, wait_for):
+def test_long_press(mock_factory):
     short, long_ = [], []
     with gpio.KButton(
         6,
@@ -63,7 +64,7 @@ def test_long_press(mock_factory, wait_for):
         assert [e[0] for e in b.events()] == ["press", "long_press", "release"]
 
 
-def test_normally_low_button_with_pull_down(mock_factory, wait_for):
+def test_normally_low_button_with_pull_down(mock_factory):
     got = []
     with gpio.KButton(
         13,
@@ -79,7 +80,7 @@ def test_normally_low_button_with_pull_down(mock_factory, wait_for):
         assert got == [13]  # require_pressed_ms=0: at once, in the edge's thread
 
 
-def test_led_on_off_toggle_and_blink(mock_factory, wait_for):
+def test_led_on_off_toggle_and_blink(mock_factory):
     with gpio.KLed(22, pin_factory=mock_factory) as led:
         pin = mock_factory.pin(22)
         assert pin.function == "output" and pin.state is False
@@ -95,13 +96,33 @@ def test_led_on_off_toggle_and_blink(mock_factory, wait_for):
     assert pin.state is False
 
 
-def test_pin_in_use_and_reuse_after_close(mock_factory):
+def test_newer_device_takes_the_pin_and_strict_refuses(mock_factory):
     led = gpio.KLed(23, pin_factory=mock_factory)
+    button = gpio.KButton(23, pin_factory=mock_factory, func=None)
+    assert led.closed and mock_factory.pin(23).function == "input"
     with pytest.raises(gpio.PinInUse) as e:
-        gpio.KButton(23, pin_factory=mock_factory)
+        gpio.KLed(23, pin_factory=mock_factory, strict_pins=True)
     assert isinstance(e.value, ValueError) and isinstance(e.value, KcoreError)
-    led.close()
+    assert not button.closed
+    button.close()
     gpio.KButton(23, pin_factory=mock_factory).close()
+
+
+def test_pin_held_outside_kcore_is_not_taken(mock_factory):
+    from gpiozero import LED
+
+    foreign = LED(24, pin_factory=mock_factory)
+    try:
+        with pytest.raises(gpio.PinInUse, match="already in use"):
+            gpio.KButton(24, pin_factory=mock_factory)
+    finally:
+        foreign.close()
+
+
+def test_other_pin_factory_is_other_pins(mock_factory, pwm_factory):
+    a = gpio.KLed(25, pin_factory=mock_factory)
+    b = gpio.KLed(25, pin_factory=pwm_factory)
+    assert not a.closed and not b.closed
 
 
 def test_default_backend_follows_gpiozero_pin_factory(mock_factory):
@@ -132,9 +153,10 @@ def test_no_pin_library_is_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(Device, "pin_factory", None)
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
-    with pytest.warns(Warning), pytest.raises(gpio.BackendError) as e:
+    with pytest.warns(Warning), pytest.raises(gpio.HardwareNotFound) as e:
         gpio.KLed(5, backend="gpiozero")
     assert "simulation" in str(e.value) and isinstance(e.value, RuntimeError)
+    assert isinstance(e.value, gpio.BackendError)
 
 
 def test_simulate_press_refused_on_gpiozero(mock_factory):
@@ -156,3 +178,89 @@ def test_input_reads_and_releases(mock_factory):
             assert gpio.input(9) is False  # read through the button holding the pin
     finally:
         Device.pin_factory = old
+
+
+def test_button_is_a_gpiozero_button_and_can_float(mock_factory):
+    from gpiozero import Button
+
+    got = []
+    with gpio.KButton(
+        19,
+        func=got.append,
+        release_func=lambda p: got.append(-p),
+        normally_high=False,
+        pull_float_high=None,
+        pin_factory=mock_factory,
+        require_pressed_ms=0,
+        debounce_ms=0,
+    ) as b:
+        assert isinstance(b.device, Button)
+        pin = mock_factory.pin(19)
+        assert pin.pull == "floating"
+        pin.drive_high()
+        pin.drive_low()
+        assert got == [19, -19]
+
+
+def test_bounce_ms_is_gpiozero_bounce_time(mock_factory):
+    """The setting reaches the pin (MockPin stores it but, unlike real pins, does not filter)."""
+    with gpio.KButton(20, pin_factory=mock_factory, bounce_ms=200, background=False):
+        assert mock_factory.pin(20).bounce == 0.2
+    with gpio.KButton(20, pin_factory=mock_factory, background=False):
+        assert mock_factory.pin(20).bounce is None
+
+
+def test_repeating_long_press_on_mock_pins(mock_factory):
+    long_ = []
+    with gpio.KButton(
+        21,
+        func=None,
+        long_func=long_.append,
+        long_press_ms=40,
+        long_press_repeat=True,
+        pin_factory=mock_factory,
+        require_pressed_ms=0,
+        debounce_ms=0,
+    ):
+        mock_factory.pin(21).drive_low()
+        wait_for(lambda: len(long_) >= 3, what="three long-press calls")
+        mock_factory.pin(21).drive_high()
+
+
+def test_led_active_low_and_initial_value(mock_factory):
+    with gpio.KLed(26, pin_factory=mock_factory, active_high=False, initial_value=True) as led:
+        pin = mock_factory.pin(26)
+        assert led.get() and pin.state is False  # lit by a low pin
+        led.off()
+        assert pin.state is True
+    assert pin.state is True  # closed: off
+
+
+def test_pwm_output_drives_the_duty_cycle(pwm_factory):
+    with gpio.KPwmLed(18, frequency=200, pin_factory=pwm_factory) as pwm:
+        pin = pwm_factory.pin(18)
+        assert pin.frequency == 200 and pin.state == 0
+        pwm.value = 0.25
+        assert pin.state == 0.25 and pwm.device.value == 0.25
+        pwm.on()
+        assert pin.state == 1
+    assert pin.state == 0
+    with gpio.KPwmLed(13, active_high=False, initial_value=0.2, pin_factory=pwm_factory) as inv:
+        assert pwm_factory.pin(13).state == pytest.approx(0.8) and inv.value == pytest.approx(0.2)
+
+
+def test_pwm_on_a_factory_without_pwm_says_what_to_do(mock_factory):
+    with pytest.raises(gpio.BackendError, match="MockPWMPin") as e:
+        gpio.KPwmLed(18, pin_factory=mock_factory)
+    assert isinstance(e.value, RuntimeError)
+    gpio.KLed(18, pin_factory=mock_factory).close()  # the failed attempt released the pin
+
+
+def test_mock_factory_can_do_pwm():
+    factory = gpio.mock_factory()
+    try:
+        with gpio.KPwmLed(12, pin_factory=factory) as pwm:
+            pwm.value = 0.5
+            assert factory.pin(12).state == 0.5
+    finally:
+        factory.close()

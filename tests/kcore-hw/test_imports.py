@@ -10,7 +10,7 @@ BLOCKER = textwrap.dedent(
     import importlib.abc, sys
 
     BLOCKED = {"gpiozero", "rpi_ws281x", "_rpi_ws281x", "tkinter", "_tkinter", "board",
-               "digitalio", "neopixel", "docker"}
+               "digitalio", "pwmio", "neopixel", "docker"}
 
     class Blocker(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
@@ -40,7 +40,8 @@ def test_import_has_no_side_effects_and_needs_no_hardware_library():
         import threading
         import kcore.gpio, kcore.gpio_ref, kcore.neo
         heavy = [m for m in ("gpiozero", "rpi_ws281x", "tkinter", "board", "digitalio",
-                             "neopixel", "kcore.gpio._ticker") if m in sys.modules]
+                             "pwmio", "neopixel", "kcore.gpio._ticker",
+                             "kcore.gpio._gpiozero") if m in sys.modules]
         assert heavy == [], heavy
         assert threading.active_count() == 1
         assert kcore.gpio.SIMULATION is None  # nothing chosen, nothing probed yet
@@ -81,6 +82,7 @@ def test_missing_real_backends_name_the_install():
              "pip install 'kcore-hw[rpi]'"),
             (lambda: neo.Neo(2, backend="circuitpython"), neo.BackendUnavailable, "neopixel"),
             (lambda: gpio.KLed(5, backend="circuitpython"), gpio.BackendUnavailable, "digitalio"),
+            (lambda: gpio.mock_factory(), gpio.BackendUnavailable, "pip install 'kcore-hw'"),
         ):
             try:
                 make()

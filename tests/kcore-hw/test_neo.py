@@ -142,15 +142,16 @@ def test_window_backend_without_display_says_so(monkeypatch):
         neo.Neo(2, simulation="window")
 
 
-def test_slices_behave_exactly_like_a_list():
-    """Every slice of a 7-pixel strip reads and writes like the same slice of a list."""
+def test_python_slices_behave_exactly_like_a_list():
+    """With python_slices=True every slice of a 7-pixel strip reads and writes like the
+    same slice of a list."""
     import itertools
 
     bounds = [None, -9, -7, -3, -1, 0, 1, 3, 6, 7, 9]
     for start, stop, step in itertools.product(bounds, bounds, [None, 1, 2, 3, -1, -2, -4]):
         s = slice(start, stop, step)
         model = [(i, i, i) for i in range(7)]
-        strip = neo.Neo(7, simulation=True, auto_write=False)
+        strip = neo.Neo(7, simulation=True, auto_write=False, python_slices=True)
         strip[:] = list(model)
         assert strip[s] == model[s], s
         colours = [(100 + i, 0, 0) for i in range(len(model[s]))]
@@ -159,3 +160,75 @@ def test_slices_behave_exactly_like_a_list():
         assert list(strip) == model, s
         for i in range(-7, 7):
             assert strip[i] == model[i]
+
+
+def _original_assignment(n, start, stop, step, value):
+    """What the original's slice assignment did, pixel by pixel: range(start, stop + 1,
+    step), negative indices counted from the end, a list applied element by element."""
+    pixels = [(0, 0, 0)] * n
+    for k, i in enumerate(range(start, stop + 1, step or 1)):
+        pixels[i + n if i < 0 else i] = value[k] if isinstance(value, list) else value
+    return pixels
+
+
+def test_slice_assignment_includes_the_stop_as_in_the_original():
+    import itertools
+
+    n = 7
+    bounds = [-7, -4, -1, 0, 1, 3, 6]
+    for start, stop, step in itertools.product(bounds, bounds, [None, 1, 2, 3]):
+        count = len(range(start, stop + 1, step or 1))
+        if any(not -n <= i < n for i in range(start, stop + 1, step or 1)):
+            continue
+        for value in ((9, 9, 9), [(10 + k, 0, 0) for k in range(count)]):
+            strip = neo.Neo(n, simulation=True, auto_write=False)
+            strip[start:stop:step] = value
+            assert list(strip) == _original_assignment(n, start, stop, step, value), (
+                start,
+                stop,
+                step,
+            )
+
+
+def test_inclusive_slice_edges():
+    strip = neo.Neo(6, simulation=True)
+    strip[2:3] = neo.RED  # 2 *and* 3
+    assert strip[1:5] == [neo.BLACK, neo.RED, neo.RED, neo.BLACK]  # reads are list slices
+    strip[:] = neo.BLUE  # a missing bound is the end of the strip
+    assert list(strip) == [neo.BLUE] * 6
+    strip[4:] = [neo.RED, neo.GREEN, neo.WHITE]  # extra colours are ignored
+    assert strip[4] == neo.RED and strip[5] == neo.GREEN
+    strip[5:3:-1] = neo.GOLD  # counting down, still including the stop
+    assert strip[3:] == [neo.GOLD] * 3
+    before = list(strip)
+    with pytest.raises(IndexError, match="2 colours for a slice of 3"):
+        strip[0:2] = [neo.RED, neo.RED]
+    with pytest.raises(IndexError, match="out of range"):
+        strip[4:6] = neo.RED
+    with pytest.raises(neo.BadColor):
+        strip[0:1] = [neo.RED, (1, 2)]
+    assert list(strip) == before  # a refused assignment changes nothing
+    assert strip.backend.frame == strip.rendered()
+
+
+def test_wheel_is_the_originals():
+    assert [neo.wheel(p) for p in (0, 42, 85, 127, 170, 212, 255)] == [
+        (0, 255, 0),
+        (126, 129, 0),
+        (255, 0, 0),
+        (129, 0, 126),
+        (0, 0, 255),
+        (0, 126, 129),
+        (0, 255, 0),
+    ]
+    strip = neo.Neo(4, simulation=True)
+    strip.fill_wheel()
+    assert list(strip) == [neo.wheel(0), neo.wheel(63), neo.wheel(127), neo.wheel(191)]
+
+
+def test_one_backend_unavailable_for_gpio_and_neo():
+    from kcore import gpio
+
+    assert neo.BackendUnavailable is gpio.BackendUnavailable
+    assert issubclass(neo.BackendUnavailable, ImportError)
+    assert issubclass(neo.NeoError, KcoreError) and issubclass(gpio.GpioError, KcoreError)

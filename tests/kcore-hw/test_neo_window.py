@@ -5,9 +5,9 @@ import io
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
+from ktest import wait_until
 
 from kcore import neo
 
@@ -72,13 +72,18 @@ def _screenshot(display):
 
 def _wait_for_colours(display, expected, timeout=10.0):
     """Take screenshots until every {(x, y): rgb} matches; return the last mismatches."""
-    deadline = time.monotonic() + timeout
-    while True:
+    wrong = {}
+
+    def matches():
         img = _screenshot(display)
-        wrong = {xy: img.getpixel(xy) for xy, rgb in expected.items() if img.getpixel(xy) != rgb}
-        if not wrong or time.monotonic() > deadline:
-            return wrong
-        time.sleep(0.05)
+        wrong.clear()
+        wrong.update(
+            {xy: img.getpixel(xy) for xy, rgb in expected.items() if img.getpixel(xy) != rgb}
+        )
+        return not wrong
+
+    wait_until(matches, timeout=timeout, interval=0.05)
+    return wrong
 
 
 def test_window_shows_pixel_colours(xvfb):

@@ -23,7 +23,9 @@ def test_simulation_example():
     lines = out.splitlines()
     assert lines[0] == "long press on 17"
     assert lines[1].startswith("[17] [('press', 17, ") and "'long_press'" in lines[1]
-    assert lines[2] == "(255, 0, 0) (127, 0, 0)"
+    assert lines[2] == "0.25"
+    assert lines[3] == "(255, 0, 0) (127, 0, 0)"
+    assert lines[4] == "[(0, 0, 0), (0, 255, 0), (0, 255, 0), (0, 255, 0)]"
 
 
 def test_mock_factory_example():

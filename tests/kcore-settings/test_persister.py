@@ -1,8 +1,8 @@
 """kcore.persister: formats, safety (no eval), freshness, locking, falsy values."""
 
+import ast
 import datetime
 import enum
-import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -82,12 +82,28 @@ def test_round_trip_including_falsy_values_and_quotes(tmp_path, value):
     assert type(Persister(path).get_data()) is type(value)
 
 
-def test_json_when_exact_and_human_readable(tmp_path):
+def _original_serialize(data):
+    """What the original kcore Persister wrote (for ordinary values)."""
+    return ("'%s'" % data if isinstance(data, str) else str(data)) + "\n"
+
+
+@pytest.mark.parametrize("value", ["text", 42, 2.5, [1, "a", None], {"a": 1, "b": [True, "x"]}])
+def test_default_format_is_the_originals(tmp_path, value):
     path = tmp_path / "p.data"
-    Persister(str(path)).set_data({"a": 1, "b": "x"})
+    Persister(str(path)).set_data(value)
+    assert path.read_text() == _original_serialize(value)
+    assert Persister(str(path)).get_data() == value
+
+
+def test_json_is_opt_in_and_both_formats_are_read(tmp_path):
+    path = tmp_path / "p.data"
+    Persister(str(path), file_format="json").set_data({"a": 1, "b": "x"})
     assert path.read_text() == '{\n"a": 1,\n"b": "x"\n}\n'
-    Persister(str(path)).set_data({"t": (1, 2)})  # a tuple is not JSON: a Python literal
+    assert Persister(str(path)).get_data() == {"a": 1, "b": "x"}  # read whatever the setting
+    Persister(str(path), file_format="json").set_data({"t": (1, 2)})  # not JSON: a literal
     assert path.read_text() == "{'t': (1, 2)}\n"
+    with pytest.raises(ValueError, match="file_format must be one of repr, json"):
+        Persister(None, file_format="yaml")
 
 
 def test_reads_original_format_files(tmp_path):
@@ -103,7 +119,7 @@ def test_unstorable_values_are_refused_before_writing(tmp_path):
     for bad in ({"o": object()}, {"r": Rec("x")}, float("nan")):
         with pytest.raises(PersisterError, match="cannot save"):
             p.set_data(bad)
-    assert json.loads(path.read_text()) == {"ok": 1}  # the file is untouched
+    assert ast.literal_eval(path.read_text()) == {"ok": 1}  # the file is untouched
 
 
 def test_never_evaluates_the_file(tmp_path):
@@ -144,7 +160,7 @@ def test_memory_only_and_stdin_stdout(tmp_path, monkeypatch, capsys):
     s = Persister("-")
     assert s.get_data() == {"from": "stdin"}
     s.set_data({"to": "stdout"})
-    assert json.loads(capsys.readouterr().out) == {"to": "stdout"}
+    assert capsys.readouterr().out == "{'to': 'stdout'}\n"
 
 
 def test_set_data_none_saves_the_cache(tmp_path):
@@ -225,7 +241,7 @@ def test_freshness_sees_same_second_same_size_edits(tmp_path):
     st = os.stat(path)
     # Another writer edits in place: same size, same mtime *second*.
     with open(path, "r+") as f:
-        f.write('{\n"v": "bbbb"\n}\n')
+        f.write("{'v': 'bbbb'}\n")
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     assert os.stat(path).st_mtime == pytest.approx(st.st_mtime, abs=1e-6)
     assert a.get_data() == {"v": "bbbb"}
@@ -262,15 +278,55 @@ def _rec():
     )
 
 
-def test_dict_of_dc_round_trip_and_format(tmp_path):
+@dataclass
+class Plain:
+    name: str
+    n: int = 0
+    x: float = 0.5
+    on: bool = False
+    note: Optional[str] = None
+    when: Optional[datetime.datetime] = None
+    inner: Inner = field(default_factory=Inner)
+
+
+def test_dataclass_files_are_written_as_the_original_wrote_them(tmp_path):
+    plain = {"a": Plain("x"), "b": Plain("y", 3, 1e-7, True, "n", datetime.datetime(2030, 1, 2))}
+    path = tmp_path / "d.data"
+    PersisterDictOfDC(str(path), Plain).set_data(plain)
+    # The original: "'%s': %s" % (key, str(value)) per line, str() being the dataclass repr.
+    assert path.read_text() == "".join("'%s': %s\n" % (k, v) for k, v in plain.items())
+    assert PersisterDictOfDC(str(path), Plain).get_data() == plain
+    path = tmp_path / "l.data"
+    PersisterListOfDC(str(path), Plain).set_data(list(plain.values()))
+    assert path.read_text() == "".join("%s\n" % v for v in plain.values())
+    path = tmp_path / "c.data"
+    PersisterDC(str(path), Conf).set_data(Conf("h", 2, None, ["t"]))
+    assert path.read_text() == "host = 'h'\nport = 2\nwhen = None\ntags = ['t']\n"
+
+
+def test_dict_of_dc_round_trip_both_formats(tmp_path):
     path = tmp_path / "d.data"
     p = PersisterDictOfDC(str(path), Rec)
     assert p.get_data() == {}
-    p.set_data({"k1": _rec(), "k'2": Rec("plain")})
+    data = {"k1": _rec(), "k'2": Rec("plain"), "a: b": Rec("colon"), "": Rec("empty key")}
+    p.set_data(data)
     lines = path.read_text().splitlines()
-    assert lines[0] == "{" and lines[-1] == "}" and len(lines) == 4
+    assert len(lines) == 4 and lines[0].startswith("'k1': Rec(name=")
+    assert PersisterDictOfDC(str(path), Rec).get_data() == data
+    PersisterDictOfDC(str(path), Rec, file_format="json").set_data(data)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and len(lines) == 6
     assert lines[1].startswith('"k1": {"name": ')
-    assert PersisterDictOfDC(str(path), Rec).get_data() == {"k1": _rec(), "k'2": Rec("plain")}
+    assert PersisterDictOfDC(str(path), Rec).get_data() == data
+    p.set_data({})
+    assert path.read_text() == "{}\n"
+    assert PersisterDictOfDC(str(path), Rec, default_value={"d": Rec("d")}).get_data() == {}
+
+
+def test_dict_of_dc_skips_junk_lines_as_the_original(tmp_path):
+    path = tmp_path / "d.data"
+    path.write_text("'a': Rec(name='a')\njunk without the separator\n# note\n'b': Rec(name='b')\n")
+    assert PersisterDictOfDC(str(path), Rec).get_data() == {"a": Rec("a"), "b": Rec("b")}
 
 
 def test_dict_of_dc_reads_the_original_format(tmp_path):
@@ -298,7 +354,8 @@ def test_dict_of_dc_reads_the_original_format(tmp_path):
         ("'k': Rec(name='a').__class__\n", r"line 1: Attribute is not allowed"),
         ("'k': os.system('x')\n", r"line 1: calling os.system is not allowed"),
         ("'k': Conf(host='x')\n", r"line 1: calling Conf is not allowed"),
-        ("'k' Rec(name='a')\n", r"line 1: expected 'key': Type"),
+        ("'k': Rec(name='a', bogus=1)\n", r'line 1: field "bogus" not defined'),
+        ("'j': Rec(name='a')\n'k': Rec(name=5)\n", r"line 2: \.name: expected str"),
     ],
 )
 def test_dict_of_dc_bad_files(tmp_path, text, match):
@@ -325,9 +382,13 @@ def test_list_of_dc(tmp_path):
     path = tmp_path / "l.data"
     p = PersisterListOfDC(str(path), Rec)
     p.set_data([_rec(), Rec("b")])
+    assert len(path.read_text().splitlines()) == 2
+    assert PersisterListOfDC(str(path), Rec).get_data() == [_rec(), Rec("b")]
+    PersisterListOfDC(str(path), Rec, file_format="json").set_data([_rec(), Rec("b")])
     assert len(path.read_text().splitlines()) == 4
     assert PersisterListOfDC(str(path), Rec).get_data() == [_rec(), Rec("b")]
     p.set_data([])
+    assert path.read_text() == "[]\n"
     assert PersisterListOfDC(str(path), Rec, default_value=[Rec("d")]).get_data() == []
 
 
@@ -381,7 +442,7 @@ def test_dc_reader_tolerances(tmp_path):
     [
         ("nope = 1\n", r'line 1: field "nope" not defined in @dataclass Conf'),
         ("host = 'x'\nport = many\n", r"line 2: field port"),
-        ("host = 'x'\njust words\n", r"line 2: expected 'field = value'"),
+        ("host = 'x'\njust words\nnope = 1\n", r'line 3: field "nope" not defined'),
         ("port = '22'\n", r"\.port: expected int, got str"),
     ],
 )
@@ -390,6 +451,19 @@ def test_dc_bad_files(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(PersisterError, match=match):
         PersisterDC(str(path), Conf)
+
+
+def test_dc_skips_junk_lines_as_the_original(tmp_path):
+    path = tmp_path / "c.data"
+    path.write_text("[section]\nhost = 'x'\njust words\n\nport = 9\n")
+    assert PersisterDC(str(path), Conf).get_data() == Conf("x", 9)
+
+
+def test_dc_json_opt_in(tmp_path):
+    path = tmp_path / "c.data"
+    PersisterDC(str(path), Conf, file_format="json").set_data(Conf("h", 1))
+    assert path.read_text().splitlines()[:2] == ["{", '"host": "h",']
+    assert PersisterDC(str(path), Conf).get_data() == Conf("h", 1)
 
 
 def test_dict_of_dataclasses_is_its_own_cache(tmp_path):
@@ -404,6 +478,56 @@ def test_dict_of_dataclasses_is_its_own_cache(tmp_path):
         o["b"] = Rec("b")
     d.load()
     assert set(d) == {"a", "b"} and d.persister.cache is d
+
+
+@pytest.mark.parametrize("kind", ["dict", "list"])
+def test_self_cached_containers_carry_the_persister_api(tmp_path, kind):
+    make = (
+        (lambda p: DictOfDataclasses(p, Rec))
+        if kind == "dict"
+        else (lambda p: ListOfDataclasses(p, Rec))
+    )
+    first = tmp_path / "first.data"
+    c = make(str(first))
+    assert isinstance(c, Persister) and c.get_data() is c and c.cache is c
+    one = {"a": Rec("a")} if kind == "dict" else [Rec("a")]
+    two = {"a": Rec("a"), "b": Rec("b")} if kind == "dict" else [Rec("a"), Rec("b")]
+    c.set_data(one)  # replaces the contents (the object stays the same) and saves
+    assert c == one and make(str(first)).get_data() == one
+    with c.get_ro() as data:
+        assert data is c
+    with c.get_rw() as data:
+        data.clear()
+        data.update(two) if kind == "dict" else data.extend(two)
+    assert make(str(first)) == two
+    with c.get_rw_locked_thread() as data:
+        assert data is c
+    with c.get_rw_locked_file() as data:
+        assert data is c
+    # A settable filename, used at the next save; the old file is left alone.
+    second = tmp_path / "second.data"
+    c.filename = str(second)
+    assert c.get_data() == two  # the new file does not exist yet: the data stays
+    c.set_data()
+    assert make(str(second)) == two and make(str(first)) == two
+    c.set_data(one)
+    assert make(str(second)) == one and make(str(first)) == two
+    c.filename = str(first)  # an existing file is loaded at the next get_data()
+    assert c.get_data() == two
+
+
+def test_filename_can_be_set_after_construction(tmp_path):
+    p = Persister(None, default_value={})
+    p.get_data()["k"] = 1
+    assert p.save_to_file() is False
+    p.filename = str(tmp_path / "later.data")
+    p.set_data()
+    assert Persister(str(tmp_path / "later.data")).get_data() == {"k": 1}
+    with p.get_rw_locked_file() as d:
+        d["k"] = 2
+        with pytest.raises(PersisterError, match="inside get_rw_locked_file"):
+            p.filename = str(tmp_path / "other.data")
+    assert os.path.exists(str(tmp_path / "later.data.lock"))
 
 
 def test_list_of_dataclasses_is_its_own_cache(tmp_path):

@@ -1,7 +1,7 @@
 """Crash safety: a writer killed with SIGKILL at random moments never leaves a
 torn, empty or stale file behind; the file always holds the last complete state."""
 
-import json
+import ast
 import os
 import random
 import select
@@ -76,7 +76,7 @@ def test_sigkill_writer_at_random_points(tmp_path):
 
         raw = open(path, encoding="utf-8").read()
         assert raw.strip(), "empty file after kill at iteration %d" % i
-        on_disk = json.loads(raw)  # a torn file would not parse
+        on_disk = ast.literal_eval(raw)  # a torn file would not parse
         loaded = Persister(path).get_data()
         assert loaded == on_disk
         assert loaded == _state(loaded["n"]), "inconsistent state"

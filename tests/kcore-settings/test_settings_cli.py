@@ -55,6 +55,24 @@ def test_name_value_lines(project, capsys):
     ]
 
 
+def test_original_output_mode(project, write, capsys, tmp_path):
+    rc, out, _ = run(capsys, "-o", "shared", "host_only", "empty", "yes_flag", "no_flag", "nope")
+    # What the original printed: name=value, nothing after '=' when empty.
+    assert (rc, out.splitlines()) == (
+        0,
+        ["shared=from-project", "host_only=h", "empty=", "yes_flag=1", "no_flag=0", "nope="],
+    )
+    plain = write(
+        "plain.yaml", "home: ~/x\nglob: 'logs/*.log'\npct: 50%\nname: Zoë\nurl: a:b/c?d=e\n"
+    )
+    out = run(capsys, "-H", str(tmp_path / "none"), "-s", plain, "-o", "-a")[1]
+    for line in ("home=~/x", "glob=logs/*.log", "pct=50%", "name=Zoë", "url=a:b/c?d=e"):
+        assert line in out.splitlines()
+    # Values the shell would act on are still quoted (the original printed them bare).
+    assert run(capsys, "-o", "spaced", "items")[1] == "spaced='two words'\nitems='a b 3'\n"
+    assert run(capsys, "-o", "-q", "shared")[1] == "shared='from-project'\n"
+
+
 def test_print_options(project, capsys):
     assert run(capsys, "-c", "shared")[1] == "SHARED=from-project\n"
     assert run(capsys, "-b", "spaced", "shared")[1] == "two words\nfrom-project\n"
@@ -107,18 +125,19 @@ def test_output_is_safe_to_eval(write, tmp_path):
         """
         % (marker, marker, marker, marker),
     )
-    cmd = [sys.executable, "-m", "kcore.settings", "-H", "/nonexistent", "-s", evil, "-a"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    script = 'eval "$1"\nprintf "%s|" "$a" "$b" "$d" "$e"\n'
-    r = subprocess.run(["bash", "-c", script, "bash", out], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert not marker.exists()
-    assert r.stdout == "x $(touch %s)|x'; touch %s; echo '|line1\nline2|`touch %s`|" % (
-        marker,
-        marker,
-        marker,
-    )
-    assert "c__touch" in out  # a key that is not a shell name is made into one
+    for mode in ([], ["-o"]):
+        cmd = [sys.executable, "-m", "kcore.settings", "-H", "/nonexistent", "-s", evil, "-a"]
+        out = subprocess.run(cmd + mode, capture_output=True, text=True, check=True).stdout
+        script = 'eval "$1"\nprintf "%s|" "$a" "$b" "$d" "$e"\n'
+        r = subprocess.run(["bash", "-c", script, "bash", out], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert not marker.exists()
+        assert r.stdout == "x $(touch %s)|x'; touch %s; echo '|line1\nline2|`touch %s`|" % (
+            marker,
+            marker,
+            marker,
+        )
+        assert "c__touch" in out  # a key that is not a shell name is made into one
 
 
 def test_console_script_is_installed(project):
@@ -140,4 +159,6 @@ def test_readme_example_runs(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0].startswith("file ") and '"pi": {"ip": "10.0.0.5"' in r.stdout
+    assert r.stdout.splitlines()[0].startswith("file ") and (
+        r.stdout.splitlines()[-1] == "'pi': Host(ip='10.0.0.5', port=22)"
+    )

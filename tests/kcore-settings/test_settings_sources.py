@@ -156,14 +156,20 @@ def test_loading_clears_cached_values(write):
 # ------------------------------------------------------------------ includes
 
 
-def test_include_is_relative_to_the_including_file(write, tmp_path, monkeypatch):
+def test_include_looks_in_the_current_directory_then_the_including_files(
+    write, tmp_path, monkeypatch
+):
     write("conf/base.yaml", "a: base\nb: base\n")
     main = write("conf/main.yaml", "!include base.yaml\na: main\n")
-    monkeypatch.chdir(tmp_path)  # not the directory of the including file
+    monkeypatch.chdir(tmp_path)  # no base.yaml here: the including file's directory
     s = Settings(main)
     assert s["a"] == "main"  # the includer wins
     assert s["b"] == "base"
     assert s.get_setting("b").how == "file " + os.path.join(str(tmp_path / "conf"), "base.yaml")
+    write("base.yaml", "b: from-cwd\n")  # the current directory comes first
+    assert Settings(main)["b"] == "from-cwd"
+    with pytest.raises(SettingsError, match=r"looked in the current directory and .*conf"):
+        Settings(write("conf/m2.yaml", "!include nowhere.yaml\n"))
 
 
 def test_include_directory_and_glob(write):
@@ -374,17 +380,41 @@ def test_settings_groups():
 # ------------------------------------------------------------------ environment
 
 
-def test_semicolons_stay_in_plain_env_values(clean_env):
+def test_env_values_are_split_on_env_list_sep_unless_a_setting_opts_out(clean_env):
     clean_env.setenv("KST_PW", "pa;ss;word")
     clean_env.setenv("KST_LIST", "a;b;c")
     s = Settings()
-    s.add_setting("pw", env_name="KST_PW")
-    s.add_setting("lst", env_name="KST_LIST", flag_type=list)
-    assert s["pw"] == "pa;ss;word"
-    assert s["lst"] == ["a", "b", "c"]
+    s.add_setting("lst", env_name="KST_LIST")
+    s.add_setting("pw_split", env_name="KST_PW")
+    s.add_setting("pw", env_name="KST_PW", env_list_split=False)
+    s.add_setting("over", override_env_name="KST_PW", env_list_split=False)
+    assert s["lst"] == ["a", "b", "c"]  # as the original
+    assert s["pw_split"] == ["pa", "ss", "word"]
+    assert s["pw"] == "pa;ss;word" and s["over"] == "pa;ss;word"
     s2 = Settings(env_list_sep=None)
-    s2.add_setting("lst", env_name="KST_LIST", flag_type=list)
+    s2.add_setting("lst", env_name="KST_LIST")
     assert s2["lst"] == "a;b;c"
+    s3 = Settings(env_list_sep=",")
+    s3.add_setting("lst", env_name="KST_LIST")
+    assert s3["lst"] == "a;b;c"
+
+
+def test_environment_mapping_is_injectable(write, clean_env, tmp_path):
+    clean_env.setenv("KST_REAL", "from-os-environ")
+    home = tmp_path / "fakehome"
+    write("fakehome/.s.yaml", "from_home: yes-it-is\nref: $KST_REF\n")
+    env = {"KST_A": "a;b", "KST_O": "over", "KST_REF": "injected", "HOME": str(home)}
+    s = Settings("${HOME}/.s.yaml", environ=env)
+    s.add_setting("a", env_name="KST_A")
+    s.add_setting("o", override_env_name="KST_O", default="d")
+    s.add_setting("real", env_name="KST_REAL", default="not-seen")
+    s.add_setting("dollar", default="${KST_REF}-suffix")
+    assert s["a"] == ["a", "b"] and s["o"] == "over"
+    assert s["real"] == "not-seen"  # os.environ is not consulted
+    assert s["dollar"] == "injected-suffix" and s["ref"] == "injected"
+    assert s["from_home"] == "yes-it-is"
+    env["KST_A"] = "changed"
+    assert s.get("a", ignore_cache=True) == "changed"
 
 
 def test_home_is_computed_when_read(monkeypatch, tmp_path):
@@ -444,18 +474,17 @@ def test_missing_env_reference(clean_env):
     assert s["b"] == "fallback"
 
 
-def test_keymaster_reference_needs_auth():
-    pytest.importorskip("kcore.common")
-    try:
-        import kcore.auth  # noqa: F401
-
-        pytest.skip("kcore-auth is installed here")
-    except ImportError:
-        pass
+def test_star_values_are_not_served_and_can_be_escaped():
+    # '*name' is the original's keymaster reference; no keymaster exists here, so
+    # kcore.common refuses it (it never silently returns the text), and a
+    # backslash makes it a literal.
     s = Settings()
     s.add_setting("k", default="*mykey")
-    with pytest.raises(ImportError, match=r"kcore\[auth\]"):
+    s.add_setting("lit", default="\\*mykey")
+    with pytest.raises(ValueError, match="not supported yet") as info:
         s.get("k")
+    assert "mykey" not in str(info.value)
+    assert s["lit"] == "*mykey"
 
 
 # ------------------------------------------------------------------ references, cache, tweaks
@@ -478,8 +507,20 @@ def test_references_between_settings():
         s.get("c1")
     s.set_value_mapper(None)
     assert s.get("url") == "http://%{host}:%{port}/"
-    s.set_value_mapper(lambda v, setting, settings: v.upper() if isinstance(v, str) else v)
+    calls = []
+
+    def mapper(value, setting, settings=None, fail_value=None):
+        calls.append((value, setting.name, settings, fail_value))
+        return value.upper() if isinstance(value, str) else value
+
+    s.set_value_mapper(mapper)
     assert s.get("host") == "EXAMPLE.ORG"
+    assert s.get("soft") == "%{NOPE}!"
+    # Called as the original did: value, setting, settings=..., fail_value=...
+    assert calls == [("example.org", "host", s, None), ("%{nope}!", "soft", s, "?")]
+    strict = Settings(value_mapper=lambda value, setting, *, settings, fail_value: value)
+    strict.add_setting("x", default="1")
+    assert strict["x"] == "1"
 
 
 def test_cache_and_disable_cache(clean_env):
@@ -555,22 +596,95 @@ def test_directory_as_settings_filename(write, tmp_path):
 
 
 def test_oversized_settings_file(tmp_path, monkeypatch):
-    from kcore.settings import _formats
+    from kcore.settings import _loader
 
-    monkeypatch.setattr(_formats, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(_loader, "MAX_FILE_BYTES", 100)
     path = tmp_path / "big.yaml"
     path.write_text("a: %s\n" % ("x" * 200))
     with pytest.raises(SettingsError, match="larger than 100 bytes"):
         Settings(str(path))
 
 
-def test_yaml_alias_bomb_is_refused(write):
+def _alias_bomb():
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
         prev = chr(ord("a") + i - 1)
         cur = chr(ord("a") + i)
         lines.append("%s: &%s [%s]" % (cur, cur, ", ".join(["*" + prev] * 10)))
-    s = Settings(write("bomb.yaml", "\n".join(lines) + "\n"))  # 10**9 leaves if expanded
-    assert s["b"][0] == ["x"] * 10
-    with pytest.raises(SettingsError, match="more than 100000 elements"):
-        s.get("i")
+    return "\n".join(lines) + "\n"  # 10**9 leaves if expanded
+
+
+def test_yaml_alias_bomb_is_refused_at_parse_time_by_every_entry_point(write):
+    path = write("bomb.yaml", _alias_bomb())
+    match = "bomb.yaml: more than .* elements .*alias"
+    with pytest.raises(SettingsError, match=match):
+        Settings(path)
+    s = Settings()
+    with pytest.raises(SettingsError, match=match):
+        s.parse_settings_file(path)
+    with pytest.raises(SettingsError, match=r"more than .* elements"):
+        s.parse_settings_data(_alias_bomb())
+    with pytest.raises(SettingsError, match=r"more than .* elements"):
+        S.parse_yaml(_alias_bomb())
+    assert s.settings == {}  # nothing half-loaded
+    recursive = "a: &a [1, *a]\n"
+    with pytest.raises(SettingsError, match="recursive alias"):
+        S.parse_yaml(recursive)
+    import yaml
+
+    with pytest.raises(SettingsError, match=r"dict: [e-i]: more than 100000 elements"):
+        s.add_settings_from_value_dict(yaml.safe_load(_alias_bomb()))
+    s.add_setting("big", default=yaml.safe_load(_alias_bomb())["i"])  # programs too, at get()
+    with pytest.raises(SettingsError, match="setting big: more than 100000 elements"):
+        s.get("big")
+
+
+def test_large_alias_free_documents_are_fine(monkeypatch):
+    from kcore.settings import _formats
+
+    monkeypatch.setattr(_formats, "MAX_VALUE_NODES", 10)
+    # More elements than MAX_VALUE_NODES, but no alias: fewer elements than characters.
+    assert len(S.parse_yaml("big: [%s]\n" % ", ".join(["x"] * 500))["big"]) == 500
+    with pytest.raises(SettingsError, match="more than"):
+        S.parse_yaml("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: [%s]\n" % ", ".join(["*a"] * 10))
+
+
+def test_include_inside_a_yaml_scalar_is_text(write, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write("other.yaml", "injected: yes\n")
+    path = write(
+        "m.yaml",
+        "script: |\n  echo start\n  !include other.yaml\nfolded: >\n  !include other.yaml\n"
+        'quoted: "a\n!include other.yaml"\nplain: a\n!include other.yaml\nb: 2\n',
+    )
+    s = Settings(path)
+    assert s["script"] == "echo start\n!include other.yaml\n"
+    assert s["folded"] == "!include other.yaml\n"
+    assert s["quoted"] == "a !include other.yaml"
+    assert s["injected"] is True and s["b"] == 2  # the column-0 line is a directive
+    assert s.get_setting("injected").how.endswith("other.yaml")
+
+
+def test_indented_include_is_not_a_directive(write):
+    write("inc.yaml", "x: 1\n")
+    s = Settings(write("m.yaml", "a: 1\n  !include inc.yaml\n"))
+    assert s["a"] == "1 !include inc.yaml" and s["x"] is None
+
+
+def test_total_include_work_is_bounded(write, monkeypatch):
+    from kcore.settings import _loader
+
+    # A fan-out: every level includes the next one ten times (10**6 loads at depth 6),
+    # with no cycle and well within the depth limit.
+    for i in range(6):
+        write("fan/%d.yaml" % i, "".join("!include %d.yaml\n" % (i + 1) for _ in range(10)))
+    write("fan/6.yaml", "leaf: 1\n")
+    with pytest.raises(SettingsError, match="at most %d settings files" % S.MAX_INCLUDED_FILES):
+        Settings(write("fan/top.yaml", "!include 0.yaml\n"))
+    # Bytes: a few files within the per-file limit, over the total.
+    monkeypatch.setattr(_loader, "MAX_TOTAL_BYTES", 1000)
+    for i in range(4):
+        write("bytes/%d.yaml" % i, "k%d: %s\n" % (i, "x" * 300))
+    with pytest.raises(SettingsError, match="at most 1000 bytes of settings"):
+        Settings(write("bytes/top.yaml", "!include 0.yaml\n!include 1.yaml\n!include *.yaml\n"))
+    assert Settings(write("bytes/two.yaml", "!include 0.yaml\n"))["k0"] == "x" * 300

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kcore.uncommon as u
+import kcore.uncommon.crypto as crypto
 from kcore.common.platform import KcoreError
 
 FAST = {"log2_n": 10, "r": 8, "p": 1}  # cheap KDF cost for property tests
@@ -68,6 +69,32 @@ def test_absurd_kdf_cost_is_refused_before_any_work():
         u.decrypt(evil, "pw")
     with pytest.raises(ValueError, match="scrypt cost"):
         u.encrypt("x", "pw", log2_n=25)
+
+
+@pytest.mark.parametrize(
+    "cost",
+    ["16.8.1", "18.8.1", "15.8.2", "15.8.16", "15.16.1", "10.1.1", "9.8.1", "15.9.1"],
+)
+def test_only_the_costs_this_library_writes_are_accepted(monkeypatch, cost):
+    """A ciphertext naming a costlier scrypt (more memory, more rounds, more lanes)
+    is a DecryptionError before the KDF runs: its header is not authenticated
+    until the key is known."""
+    enc = u.encrypt("x", "pw", **FAST)
+    evil = enc.replace("kcrypt1:10.8.1:", "kcrypt1:%s:" % cost)
+
+    def kdf_must_not_run(*args, **kwargs):
+        raise AssertionError("the KDF ran for cost %s" % cost)
+
+    monkeypatch.setattr(crypto, "derive_key", kdf_must_not_run)
+    with pytest.raises(u.DecryptionError, match="unsupported KDF cost"):
+        u.decrypt(evil, "pw")
+    with pytest.raises(ValueError, match="not supported"):
+        u.encrypt("x", "pw", **dict(zip(("log2_n", "r", "p"), map(int, cost.split(".")))))
+
+
+def test_every_accepted_cost_round_trips():
+    for log2_n in range(crypto.MIN_LOG2_N, crypto.MAX_LOG2_N + 1):
+        assert u.decrypt(u.encrypt("x", "pw", log2_n=log2_n), "pw") == "x"
 
 
 def test_empty_password_and_wrong_types():

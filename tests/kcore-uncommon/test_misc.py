@@ -8,6 +8,7 @@ import threading
 import time
 import types
 
+import ktest
 import pytest
 
 import kcore.common
@@ -63,9 +64,31 @@ def test_rate_limiter_token_bucket():
     clock.t += 10  # refill is capped at `rate`
     assert [rl.check() for _ in range(3)] == [True, True, False]
     start = clock.t
-    assert rl.wait(polling_interval=5)
-    assert 0.49 <= clock.t - start <= 0.51  # slept just long enough
+    assert rl.wait(polling_interval=None)
+    assert 0.49 <= clock.t - start <= 0.51  # None: slept just long enough
     assert not rl.wait(timeout=0.1)
+
+
+def test_rate_limiter_wait_sleeps_in_polling_interval_steps():
+    clock = FakeClock()
+    naps = []
+
+    def sleep(s):
+        naps.append(s)
+        clock.sleep(s)
+
+    rl = u.RateLimiter(rate=1, per=1.0, clock=clock, sleep=sleep)
+    assert rl.check()
+    assert rl.wait()  # the original's default: 0.5 s steps until a token is there
+    assert naps == [0.5, 0.5]
+    naps.clear()
+    assert rl.wait(polling_interval=0.3)
+    assert naps == [0.3, 0.3, 0.3, 0.3]  # 1.2 s: the first check after the token came
+    naps.clear()
+    assert not rl.wait(polling_interval=0.3, timeout=0.5)  # 0.2 of a token left: 0.8 s
+    assert naps == [0.3, pytest.approx(0.2)]  # never past the deadline
+    with pytest.raises(ValueError, match="polling_interval"):
+        rl.wait(polling_interval=0)
 
 
 def test_rate_limiter_serialize_and_bad_input():
@@ -130,9 +153,18 @@ def test_parallel_queue_order_timeout_and_exceptions():
     gate.set()
     assert pq.join(timeout=10)[3] is True
     assert u.para_queue([lambda: 1, lambda: 2]) == [1, 2]
+
+
+def test_parallel_queue_single_threaded_runs_each_call_at_once_in_the_caller():
+    seen = []
     single = u.ParallelQueue(single_threaded=True)
-    single.add(threading.get_ident)
-    assert single.join() == [threading.get_ident()]
+    single.add(lambda: seen.append(threading.get_ident()) or "a")
+    assert seen == [threading.get_ident()]  # ran inside add(), in this thread
+    single.add(lambda x: x * 2, 21)
+    with pytest.raises(ZeroDivisionError):  # as the original: the error reaches the caller
+        single.add(lambda: 1 / 0)
+    assert single.join() == ["a", 42, None]
+    assert isinstance(single.exceptions[2], ZeroDivisionError) and not single.timed_out
 
 
 def test_parallel_queue_bounds_threads():
@@ -157,11 +189,7 @@ def test_pgrep_finds_a_process_by_command_line():
     marker = "kcore-pgrep-marker-%d" % time.perf_counter_ns()
     p = subprocess.Popen([sys.executable, "-c", "import sys, time; time.sleep(60)", marker])
     try:
-        deadline = time.monotonic() + 10
-        found = set()
-        while time.monotonic() < deadline and str(p.pid) not in found:
-            found = u.pgrep(marker)
-        assert str(p.pid) in found
+        ktest.wait_for(lambda: str(p.pid) in u.pgrep(marker), timeout=10, what="pgrep")
     finally:
         p.kill()
         p.wait()
@@ -189,18 +217,3 @@ def test_getch_reads_one_character_from_a_pipe():
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "key? 'x'\n"
-
-
-def test_dataclass_validation_errors_become_serialization_errors():
-    import dataclasses
-
-    @dataclasses.dataclass
-    class Positive:
-        n: int
-
-        def __post_init__(self):
-            if self.n <= 0:
-                raise ValueError("n must be positive")
-
-    with pytest.raises(u.SerializationError, match="n must be positive"):
-        u.dataclass_from_dict(Positive, {"n": -1})

@@ -161,7 +161,7 @@ def test_guarded_and_allowed_imports_pass(tmp_path, source):
         "try:\n    import tomllib\nexcept ImportError:\n    import tomli\n",  # the fallback
         "if x:\n    import pathlib\n",
         "from kcore.webserver import Server\n",  # not CircuitPython-safe
-        "from kcore.common import host\n",  # cpython-only
+        "from kcore.common import processes\n",  # cpython-only
         "import kcore.common.logbridge\n",  # cpython-only
     ],
 )
@@ -171,8 +171,8 @@ def test_unguarded_imports_fail(tmp_path, source):
 
 def test_relative_imports_resolve_against_the_package(tmp_path):
     assert rules(tmp_path, "from . import log\n", rel="kcore/common/fileio.py") == []
-    assert "import" in rules(tmp_path, "from . import host\n", rel="kcore/common/fileio.py")
-    assert "import" in rules(tmp_path, "from .host import popen\n", rel="kcore/common/x.py")
+    assert "import" in rules(tmp_path, "from . import processes\n", rel="kcore/common/fileio.py")
+    assert "import" in rules(tmp_path, "from .processes import popen\n", rel="kcore/common/x.py")
 
 
 def test_monotonic_allowed_only_in_the_clock_shim(tmp_path):

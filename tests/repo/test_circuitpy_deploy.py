@@ -122,7 +122,7 @@ def test_source_deploy_copies_exactly_the_board_files(wheels, tmp_path):
     assert "kcore/common/__init__.py" in expected
     for never in (
         "kcore/__init__.py",
-        "kcore/common/host.py",
+        "kcore/common/processes.py",
         "kcore/common/logbridge.py",
         "kcore/common/py.typed",
     ):
@@ -241,7 +241,7 @@ def fake_wheel(folder, version, marker, drop=()):
             if entry not in drop:
                 z.writestr(entry + "/__init__.py", "V = %r\n" % marker)
                 z.writestr(entry + "/py.typed", "")
-        z.writestr("kcore/common/host.py", "import subprocess\n")
+        z.writestr("kcore/common/processes.py", "import subprocess\n")
         z.writestr("kcore/__init__.py", "")  # a broken wheel: must not reach the board
         z.writestr("kcore_common-%s.dist-info/METADATA" % version, "Name: kcore-common\n")
     return path
@@ -260,7 +260,7 @@ def test_picks_the_newest_version(tmp_path):
     assert "kcore_common-0.10.0-py3-none-any.whl" in proc.stdout
     assert not (lib / "kcore/__init__.py").exists()
     assert "kcore/__init__.py" in proc.stderr  # warned about the broken wheel
-    assert not (lib / "kcore/common/host.py").exists()
+    assert not (lib / "kcore/common/processes.py").exists()
 
 
 def test_version_order():

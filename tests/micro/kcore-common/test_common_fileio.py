@@ -64,7 +64,9 @@ def test_atomic_write_failure_keeps_old_content():
 def test_containers():
     assert fileio.dict_to_list_of_pairs({"b": 1, "a": 2}) == [["a", 2], ["b", 1]]
     rows = [[1, "x"], [2, None]]
-    assert fileio.list_to_csv(rows) == "1, x\n2, None"
+    assert fileio.list_to_csv(rows) == "1, x\n2, None\n"
+    assert fileio.list_to_csv([]) == ""
+    assert fileio.list_to_csv([[1], []], ";", "|") == "1||"
     assert rows == [[1, "x"], [2, None]]
     assert fileio.str_in_substring_list("haystack", ["zz", "st"]) is True
     assert fileio.str_in_substring_list("haystack", ["zz"]) is False

@@ -107,7 +107,7 @@ def test_force_time_cleared():
     assert lg.queue()[0][3] != "T" and lg.queue()[0][7] == "-"
 
 
-def test_file_sink_same_format_and_reopen():
+def test_file_sink_own_format_and_reopen():
     path = tmpfile("a.log")
     try:
         lg, _out, _err = _quiet(logfile=path, filter_level_stderr=NEVER)
@@ -115,10 +115,11 @@ def test_file_sink_same_format_and_reopen():
         lg.close()
         lg.log_warning("two")
         lg.close()
-        assert _read(path) == "t: T: INFO: one\nt: T: WARNING: two\n"
+        assert _read(path) == "INFO:t:T: one\nWARNING:t:T: two\n"
+        assert lg.queue() == ["t: T: WARNING: two", "t: T: INFO: one"]
         lg.init_log("t", logfile=None, filter_level_stderr=NEVER)
         lg.log_info("three")
-        assert _read(path) == "t: T: INFO: one\nt: T: WARNING: two\n"
+        assert _read(path) == "INFO:t:T: one\nWARNING:t:T: two\n"
     finally:
         rm(path)
 
@@ -132,7 +133,7 @@ def test_clear_restarts_file():
         assert lg.queue() == [] and lg.stats()["log-error-or-higher"] == 0
         lg.log_info("new")
         lg.close()
-        assert _read(path) == "t: T: INFO: new\n"
+        assert _read(path) == "INFO:t:T: new\n"
     finally:
         rm(path)
 
@@ -140,7 +141,72 @@ def test_clear_restarts_file():
 def test_dash_logfile_is_stdout():
     lg, out, err = _quiet(logfile="-")
     lg.log_error("e")
-    assert out.lines() == ["t: T: ERROR: e"] and err.lines() == []
+    assert out.lines() == ["ERROR:t:T: e"] and err.lines() == []
+
+
+def test_fallback_notice_on_stderr_only():
+    base = tmpfile("fb.log").split("/")[-1]  # a unique name, written to the current directory
+    path = tmpfile("no_such_dir") + "/x/" + base
+    try:
+        lg, out, err = _quiet(logfile=path, filter_level_stderr=NEVER)
+        assert lg.settings()["logfile"] == base
+        lg.log_info("here")
+        lg.close()
+        assert len(err.lines()) == 1 and err.lines()[0].startswith("t: T: WARNING: cannot open")
+        assert _read(base) == "INFO:t:T: here\n"
+        assert lg.queue() == ["t: T: INFO: here"] and out.lines() == []
+    finally:
+        rm(base)
+
+
+def test_counters_live_in_the_given_dict_and_clear_removes_only_log_keys():
+    store = {"other": 5}
+    lg = Logger(stdout=Stream(), stderr=Stream(), counters=store)
+    lg.init_log("t", logfile=None, force_time="T", filter_level_stderr=NEVER)
+    lg.log_debug("absorbed")
+    lg.log_error("e")
+    assert store["log-absorbed"] == 1 and store["log-error-or-higher"] == 1
+    assert store["log-filter-levels"] == lg.stats()["log-filter-levels"]
+    store["log-absorbed"] = None  # a shared store may reset a key: counting restarts
+    lg.log_debug("again")
+    assert store["log-absorbed"] == 1
+    del store["log-error-or-higher"]
+    lg.log_error("e2")
+    assert store["log-error-or-higher"] == 1
+    store["log-user-key"] = 7
+    lg.init_log("t", logfile=None, clear=True, filter_level_stderr=NEVER)
+    assert sorted(store) == ["log-filter-levels", "other"]
+    assert lg.stats()["log-absorbed"] == 0
+
+
+def test_module_log_queue_is_the_live_default_queue():
+    from kcore import common
+    from kcore.common import logger
+
+    logger.reset_log()
+    try:
+        q = common.LOG_QUEUE
+        assert q is logger.LOG_QUEUE and q == []
+        logger.set_force_time("T")
+        logger.init_log("m", logfile=None, filter_level_stderr=NEVER)
+        logger.log_info("one")
+        logger.log_warning("two")
+        assert q == ["m: T: WARNING: two", "m: T: INFO: one"]
+        logger.clear_log()
+        assert q == [] and common.LOG_QUEUE is q
+        logger.log_info("three")
+        logger.reset_log()
+        assert q == [] and common.LOG_QUEUE is q
+    finally:
+        logger.reset_log()
+
+
+def test_common0_alias_exports_circuitpython_bool():
+    from kcore import common, common0
+
+    assert common0.CIRCUITPYTHON is common.CIRCUITPYTHON
+    assert common0.CIRCUITPYTHON is False  # neither CPython nor the unix MicroPython port
+    assert common0.LOG_QUEUE is common.LOG_QUEUE
 
 
 def test_broken_sinks_do_not_raise():

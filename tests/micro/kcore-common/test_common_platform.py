@@ -41,6 +41,29 @@ def test_error_class_is_both_where_possible():
         assert Err.__module__ == "x.y"
 
 
+def test_error_class_keeps_the_kcore_tree_on_every_platform():
+    from kcore.common import web
+
+    for leaf in (web.WebTimeout, web.WebConnectionError, web.InvalidURL, web.InvalidHeader):
+        assert issubclass(leaf, web.WebError), leaf
+    assert issubclass(web.WebSSLError, web.WebConnectionError)
+    assert issubclass(web.WebError, OSError)
+    if platform.CPYTHON:
+        assert issubclass(web.InvalidURL, ValueError)
+        assert issubclass(web.WebTimeout, TimeoutError)
+        assert issubclass(web.WebError, platform.KcoreError)
+
+
+def test_alias_modules_see_the_same_names():
+    from kcore import common, common0, time_queue, timequeue
+
+    assert common0.init_log is common.init_log and common0.LOG_QUEUE is common.LOG_QUEUE
+    assert time_queue.TimeQueue is timequeue.TimeQueue and time_queue.hm_to_ms(1, 0) == 3600000
+    raises(AttributeError, getattr, common0, "no_such_name_here")
+    if platform.CPYTHON:  # there the alias is the module itself
+        assert common0 is common and time_queue is timequeue
+
+
 def _raise(cls, msg):
     raise cls(msg)
 

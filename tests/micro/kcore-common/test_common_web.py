@@ -98,6 +98,28 @@ def test_parse_url_errors():
     assert "must be a str" in str(e)
 
 
+def test_parse_errors_never_show_a_password():
+    for bad in (
+        "http://alice:hunter2/x@h/",  # '/' in the password: 'hunter2' parses as the port
+        "http://alice:hunter2#x@h/",
+        "http://alice:hunter2?x@h/",
+        "alice:hunter2@h://x",  # the password would be the 'scheme'
+        "http://alice:hunter2@[::1/",
+        "http://alice:hunter2@h:99999/",
+        "http://alice:hun\r\nter2@h/",
+        "http:/alice:hunter2@h/",
+    ):
+        e = raises(web.InvalidURL, web.parse_url, bad)
+        assert "hunter2" not in str(e) and "alice" not in str(e), (bad, str(e))
+        assert "hunter2" not in web.mask_url(bad)
+    assert web.mask_url("http://a:b@h:8/p?token=T#f") == "http://***@h:8/p?..."
+    assert web.mask_url("http://h/p#f") == "http://h/p#..."
+    assert web.mask_url("x\r\ny") == "x\\x0d\\x0ay"
+    assert len(web.mask_url("http://h/" + "p" * 500)) == 123
+    e = raises(web.InvalidURL, web.parse_url, "http://alice:hunter2/x@h/")
+    assert str(e).startswith("http://***@h/: ")  # still names what it can
+
+
 def test_join_url():
     base = web.parse_url("http://h:81/a/b/c?q=1")
     j = web.join_url
@@ -145,6 +167,80 @@ def test_build_request_head():
     bad = web.Headers({"X-A": "v\r\nX-Evil: 1"})
     raises(web.InvalidHeader, wire.build_request_head, "GET", u, bad, None)
     raises(web.InvalidHeader, wire.build_request_head, "GET", u, web.Headers({"A B": "1"}), None)
+    # values are sent as Latin-1, as HTTP/1.1 and requests send them
+    head = wire.build_request_head("GET", u, web.Headers({"X-Name": "caf\u00e9"}), None)
+    assert b"\r\nX-Name: caf\xe9\r\n" in head
+
+
+def test_headers_every_transport_can_send():
+    ok = web._check_header("X-Api_Key.1", "caf\u00e9 \u00ff")
+    assert ok == ("X-Api_Key.1", "caf\u00e9 \u00ff")
+    for name, value in (
+        ("X-Snow", "\u2603"),
+        ("X-Emoji", "ok \U0001f600"),
+        ("X-Caf\u00e9", "v"),
+        ("X A", "v"),
+        ("X:A", "v"),
+        ("", "v"),
+        ("X-Line", "a\nb"),
+    ):
+        e = raises(web.InvalidHeader, web._check_header, name, value)
+        assert isinstance(e, web.WebError)
+        if value != "v":
+            assert value not in str(e)  # a header value may be a secret
+    s = web.Session(transport="socket")
+    raises(web.InvalidHeader, s.prepare, "GET", "http://h/", headers={"X-Snow": "\u2603"})
+    assert web.header_bytes("caf\u00e9") == b"caf\xe9"
+
+
+def test_redirect_to_another_origin_keeps_only_allowlisted_headers():
+    s = web.Session(transport="socket")
+    req = s.prepare(
+        "POST",
+        "http://bob:pw@h/a",
+        data=b"body",
+        headers={
+            "Authorization": "Bearer A",
+            "Cookie": "c=1",
+            "Proxy-Authorization": "Basic P",
+            "X-Kcore-Auth": "tok",
+            "X-Api-Key": "key",
+            "X-Unknown-Secret": "s",
+            "Accept-Language": "de",
+            "Content-Type": "text/plain",
+            "User-Agent": "mine",
+        },
+    )
+    sent = []
+    hops = [
+        (307, "/b"),  # same origin: everything stays
+        (307, "http://h:81/c"),  # another origin (port): only the allowlist
+        (302, "http://carol:pw2@h:81/d"),  # credentials of its own, from its own URL
+        (200, None),
+    ]
+
+    def send_once(method, url, headers, body):
+        code, location = hops[len(sent)]
+        sent.append((method, url.geturl(), dict(headers.lower_items()), body))
+        return web.Response(code, {"Location": location} if location else {}, b"", url.geturl())
+
+    resp = web.follow_redirects(req, send_once)
+    assert resp.status_code == 200 and len(resp.history) == 3
+    first, same, other, own = [h for _m, _u, h, _b in sent]
+    assert first["authorization"] == "Bearer A"  # set by the caller: the URL's user info waits
+    assert same == first
+    assert sorted(other) == ["accept-language", "content-type", "user-agent"]
+    assert sent[2][3] == b"body" and sent[2][1] == "http://h:81/c"
+    assert sorted(own) == ["accept-language", "authorization", "user-agent"]
+    assert own["authorization"].startswith("Basic ") and sent[3][0] == "GET"
+    # with no Authorization of the caller's, the URL's user info becomes one
+    req = s.prepare("GET", "http://bob:pw@h/a")
+    del sent[:]
+    hops[:] = [(302, "/same"), (302, "//other/x"), (200, None)]
+    web.follow_redirects(req, send_once)
+    assert sent[0][2]["authorization"] == sent[1][2]["authorization"]
+    assert "authorization" not in sent[2][2]
+    assert sorted(sent[0][2]) == ["authorization"]
 
 
 def test_session_prepare():

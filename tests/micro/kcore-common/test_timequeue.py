@@ -132,8 +132,27 @@ def test_daily_event_and_dst():
 
 
 def test_timed_event_compat():
-    e = TQ.TimedEvent(10, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0), localtime=_gmtime)
-    assert e.fire_at_ms == TQ.hm_to_ms(10, 0)
+    e = TQ.TimedEvent(10, 0, noop, _force_now_ms=TQ.hm_to_ms(9, 0))
+    assert e.fire_at_ms == TQ.hm_to_ms(10, 0) and e.base == TQ.INJECTED
+
+
+def test_check_with_one_injected_time_fires_daily_events_by_it():
+    q = TQ.TimeQueue(logger=_Log())  # the real clocks are never consulted below
+    got = []
+    e = TQ.TimedEvent(10, 1, got.append, ["x"], _force_now_ms=TQ.hm_to_ms(10, 0))
+    q.add_event(e)
+    assert q.check(use_ms_time=TQ.hm_to_ms(10, 0)) == 0
+    assert q.check(use_ms_time=TQ.hm_to_ms(10, 1)) == 1 and got == ["x"]
+    assert e.fire_at_ms == TQ.hm_to_ms(10, 1) + TQ.ONE_DAY_IN_MS
+    assert q.check(use_ms_time=TQ.ONE_DAY_IN_MS + TQ.hm_to_ms(10, 1)) == 1
+    assert got == ["x", "x"]
+    # a daily event armed on the real wall clock follows the injected time too
+    w = q.daily(7, 0, got.append, ["w"])
+    assert w.base == TQ.WALL
+    assert q.check(use_ms_time=2 * TQ.ONE_DAY_IN_MS + TQ.hm_to_ms(6, 59)) == 0
+    assert w.base == TQ.INJECTED
+    assert q.check(use_ms_time=2 * TQ.ONE_DAY_IN_MS + TQ.hm_to_ms(7, 0)) == 1
+    assert got == ["x", "x", "w"]
 
 
 def test_errors_do_not_abort_the_pass():

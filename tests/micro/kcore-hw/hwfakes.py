@@ -1,4 +1,4 @@
-"""Loads the fake ``board``, ``digitalio`` and ``neopixel`` modules from ./fakes.
+"""Loads the fake ``board``, ``digitalio``, ``pwmio`` and ``neopixel`` modules from ./fakes.
 
 ``install()`` also puts them in sys.modules under their real names (what the
 back ends import when given no modules); ``uninstall()`` takes them out again
@@ -8,7 +8,7 @@ so nothing leaks into other tests.
 import sys
 
 _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-_NAMES = ("board", "digitalio", "neopixel")
+_NAMES = ("board", "digitalio", "pwmio", "neopixel")
 
 
 def _load():
@@ -21,21 +21,23 @@ def _load():
         import board
         import digitalio
         import neopixel
+        import pwmio
     finally:
         sys.path.pop(0)
         for name in _NAMES:
             sys.modules.pop(name, None)
         for name in saved:
             sys.modules[name] = saved[name]
-    return board, digitalio, neopixel
+    return board, digitalio, pwmio, neopixel
 
 
-board, digitalio, neopixel = _load()
+board, digitalio, pwmio, neopixel = _load()
 
 
 def install():
     sys.modules["board"] = board
     sys.modules["digitalio"] = digitalio
+    sys.modules["pwmio"] = pwmio
     sys.modules["neopixel"] = neopixel
 
 

@@ -9,12 +9,14 @@ from kcore import gpio
 from kcore.gpio._circuitpython import CircuitPythonBackend
 
 dio = hwfakes.digitalio
+pwmio = hwfakes.pwmio
 board = hwfakes.board
 
 
 def _backend():
     dio.reset()
-    return CircuitPythonBackend(board, dio)
+    pwmio.NO_PWM.clear()
+    return CircuitPythonBackend(board, dio, pwmio)
 
 
 def test_button_press_needs_require_pressed_ms():
@@ -197,16 +199,61 @@ def test_led_on_off_toggle_blink():
     assert raises(RuntimeError, led.get)  # DeviceClosed is a RuntimeError too
 
 
-def test_pin_in_use_and_bad_pin():
+def test_newer_device_takes_the_pin_unless_strict():
     be = _backend()
     led = gpio.KLed(14, background=False, backend=be)
-    try:
-        e = raises(gpio.PinInUse, gpio.KButton, 14, background=False, backend=be)
-        assert "14" in str(e)
-        assert raises(ValueError, gpio.KLed, 99, background=False, backend=be)
-    finally:
-        led.close()
+    button = gpio.KButton(14, background=False, backend=be)
+    assert led.closed and not button.closed
+    assert dio.IN_USE[board.D14].direction == dio.Direction.INPUT
+    e = raises(gpio.PinInUse, gpio.KLed, 14, background=False, backend=be, strict_pins=True)
+    assert "14" in str(e) and not button.closed
+    button.close()
+    dio.DigitalInOut(board.D15)  # held outside kcore: never taken
+    assert raises(gpio.PinInUse, gpio.KLed, 15, background=False, backend=be)
+    assert raises(ValueError, gpio.KLed, 99, background=False, backend=be)
     gpio.KLed("LED", background=False, backend=be).close()
+
+
+def test_floating_input_and_active_low_led():
+    be = _backend()
+    with gpio.KButton(
+        16, background=False, backend=be, pull_float_high=None, normally_high=False
+    ) as b:
+        assert dio.IN_USE[board.D16].pull is None
+        assert not b.is_pressed
+    with gpio.KLed(17, background=False, backend=be, active_high=False) as led:
+        assert dio.OUTPUTS[board.D17] is True and not led.get()  # off: pin high
+        led.on()
+        assert dio.OUTPUTS[board.D17] is False and led.get()
+    with gpio.KLed(17, background=False, backend=be, initial_value=True) as led:
+        assert dio.OUTPUTS[board.D17] is True and led.is_lit
+
+
+def test_pwm_output_on_pwmio():
+    be = _backend()
+    with gpio.KPwmLed(18, frequency=1000, backend=be) as pwm:
+        out = dio.IN_USE[board.D18]
+        assert out.frequency == 1000 and out.duty_cycle == 0
+        pwm.value = 0.5
+        assert out.duty_cycle == 32768 and pwm.value == 0.5
+        pwm.on()
+        assert out.duty_cycle == 65535
+        assert raises(ValueError, setattr, pwm, "value", 2)
+        assert out.duty_cycle == 65535
+        assert pwm.device is out
+    assert out.deinited and board.D18 not in dio.IN_USE
+    with gpio.KPwmLed(18, active_high=False, initial_value=0.25, backend=be) as pwm:
+        assert dio.IN_USE[board.D18].duty_cycle == 49151
+    pwmio.NO_PWM.add(board.D19)
+    assert raises(gpio.BackendError, gpio.KPwmLed, 19, backend=be)
+    assert board.D19 not in dio.IN_USE
+
+
+def test_pwm_needs_pwmio():
+    be = CircuitPythonBackend(board, dio)
+    hwfakes.uninstall()
+    e = raises(ImportError, gpio.KPwmLed, 18, backend=be)
+    assert "pwmio" in str(e)
 
 
 def test_dual_led():
@@ -258,9 +305,10 @@ def test_simulation_backend_press():
         assert sim.levels[21] is True
         b.simulate_press(150)
         assert sim.levels[21] is False
+        assert len(b._event_queue.queue) == 1  # the press waiting for confirmation
         clock.t += 100
         b.check()
-        assert got == [21]
+        assert got == [21] and b._event_queue.queue == []
         clock.t += 50
         b.check()
         assert sim.levels[21] is True
@@ -273,6 +321,18 @@ def test_simulation_backend_press():
     led.on()
     assert sim.leds[22] is True
     led.close()
+    pwm = gpio.KPwmLed(22, backend=sim, initial_value=0.5)
+    assert sim.leds[22] == 0.5
+    pwm.close()
+
+
+def test_simulated_idle_level_comes_from_normally_high():
+    sim = gpio.SimulationBackend()
+    sim.levels[23] = True
+    with gpio.KButton(23, background=False, backend=sim, normally_high=False) as b:
+        assert sim.levels[23] is False and not b.is_pressed
+        b.simulate_press(10)
+        assert sim.levels[23] is True and b.is_pressed
 
 
 def test_simulate_press_refused_on_hardware():

@@ -11,8 +11,8 @@ def test_colour_helpers():
     assert neo.color_to_rgb(0x123456) == (0x12, 0x34, 0x56)
     assert neo.rgb_to_color((0x12, 0x34, 0x56)) == 0x123456
     assert neo.rgb_to_color((1, 2, 3, 4)) == 0x01020304
-    assert neo.wheel(0) == (255, 0, 0)
-    assert neo.wheel(85) == (0, 255, 0)
+    assert neo.wheel(0) == (0, 255, 0)
+    assert neo.wheel(85) == (255, 0, 0)
     assert neo.wheel(170) == (0, 0, 255)
     assert neo.wheel(256) == neo.wheel(0)
     for pos in range(256):
@@ -27,26 +27,41 @@ def test_list_semantics():
     s[0] = neo.RED
     s[-1] = neo.BLUE
     assert s[5] == neo.BLUE and s.get(-6) == neo.RED
-    s[1:3] = neo.GREEN  # stop is exclusive, as for lists
-    assert s[3] == neo.BLACK and s[1] == s[2] == neo.GREEN
-    s[::2] = [neo.WHITE, neo.PINK, neo.GOLD]
+    s[1:3] = neo.GREEN  # assignment includes the stop
+    assert s[1] == s[2] == s[3] == neo.GREEN and s[4] == neo.BLACK
+    s[0:4:2] = [neo.WHITE, neo.PINK, neo.GOLD, neo.AQUA]  # 0, 2, 4; extras ignored
     assert s[0] == neo.WHITE and s[2] == neo.PINK and s[4] == neo.GOLD
-    assert s[-2:] == [neo.GOLD, neo.BLUE]
+    assert s[-2:] == [neo.GOLD, neo.BLUE]  # reads are list slices
     assert s[::-1][0] == neo.BLUE
-    s[::-3] = 0x010203
-    assert s[5] == (1, 2, 3) and s[2] == (1, 2, 3)
-    assert list(s)[5] == (1, 2, 3)
+    s[:] = 0x010203
+    assert list(s) == [(1, 2, 3)] * 6
     assert raises(IndexError, s.get, 6)
     assert raises(IndexError, s.get, -7)
 
     def short_list():
         s[0:2] = [neo.RED]
 
-    assert raises(ValueError, short_list)
+    assert raises(IndexError, short_list)
+    assert list(s) == [(1, 2, 3)] * 6
     assert raises(neo.BadColor, s.set, 0, (256, 0, 0))
     assert raises(ValueError, s.set, 0, "red")
     assert raises(ValueError, s.set, 0, (1, 2, 3, 4))  # no white channel here
     assert raises(TypeError, s.get, "x")
+
+
+def test_python_slices():
+    s = neo.Neo(6, simulation=True, python_slices=True)
+    s[1:3] = neo.GREEN  # stop excluded, as for lists
+    assert s[3] == neo.BLACK and s[1] == s[2] == neo.GREEN
+    s[::2] = [neo.WHITE, neo.PINK, neo.GOLD]
+    assert s[0] == neo.WHITE and s[2] == neo.PINK and s[4] == neo.GOLD
+    s[::-3] = 0x010203
+    assert s[5] == (1, 2, 3) and s[2] == (1, 2, 3)
+
+    def short_list():
+        s[0:2] = [neo.RED]
+
+    assert raises(ValueError, short_list)
 
 
 def test_headless_show_and_brightness():
@@ -75,7 +90,7 @@ def test_auto_write_and_helpers():
     s[0] = neo.RED
     assert be.shows == 1 and be.frame[0] == neo.RED
     s.fill_wheel()
-    assert be.frame[0] == neo.wheel(0) and be.frame[1] == neo.wheel(64)
+    assert be.frame[0] == neo.wheel(0) and be.frame[1] == neo.wheel(63)
     s.black()
     assert be.frame == [neo.BLACK] * 4
     n = be.shows

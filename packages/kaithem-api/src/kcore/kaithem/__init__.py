@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import _thread
 import importlib
-import time as _time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` costs milliseconds to import; annotations are strings here
@@ -44,6 +43,9 @@ NAMESPACES = {
     "resource": "resource",
     "devices": "devices",
     "users": "users",
+    "gpio": "gpio",
+    "sound": "sound",
+    "midi": "midi",
     "web": "web",
     "widget": "widget",
 }
@@ -57,7 +59,10 @@ class Kaithem:
     ``vardir`` is where persistent state lives (default: a per-user data
     directory, created only when something is saved); ``config`` overrides
     defaults (see each namespace); ``location`` is ``(lat, lon)`` for sun
-    times. Threads start on :meth:`start` or on first use, never in here.
+    times; ``clock`` is where the scheduler, the bus, timers and alert beeps
+    read the time (default the system clock; ``kcore.kaithem.ManualClock()``
+    lets tests and simulations move time by hand). Threads start on
+    :meth:`start` or on first use, never in here.
     """
 
     def __init__(
@@ -65,11 +70,17 @@ class Kaithem:
         vardir: str | None = None,
         config: dict | None = None,
         location: tuple[float, float] | None = None,
+        clock: Any = None,
     ) -> None:
         self.vardir = vardir
         self.config = dict(config or {})
         self.location = location
-        self.created_at = _time.monotonic()
+        if clock is None:
+            from kcore.kaithem._clock import SYSTEM_CLOCK
+
+            clock = SYSTEM_CLOCK
+        self.clock = clock
+        self.created_at = clock.monotonic()
         self._lock = _thread.RLock()
         self._closed = False
         self._runtime: Any = None
@@ -93,6 +104,12 @@ class Kaithem:
         """Start the scheduler and worker threads (also done on first use)."""
         self.runtime.start()
         return self
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every due job and queued task (asynchronous bus
+        deliveries included) has run; True if that took under ``timeout``
+        seconds. With a ``ManualClock``, call it after ``advance()``."""
+        return self.runtime.settle(timeout)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Stop threads, run pending saves, release everything. Idempotent."""
@@ -165,4 +182,8 @@ def set_default(instance: Kaithem | None) -> Kaithem | None:
 def __getattr__(name: str) -> Any:
     if name == "kaithem":
         return default()
+    if name in ("Clock", "ManualClock"):
+        from kcore.kaithem import _clock
+
+        return getattr(_clock, name)
     raise AttributeError("module 'kcore.kaithem' has no attribute %r" % name)

@@ -1,23 +1,17 @@
 """The engine room of one :class:`~kcore.kaithem.Kaithem` instance: a worker
-pool, a scheduler on the monotonic clock and the message bus.
+pool (:mod:`kcore.kaithem._workers`), a scheduler on the runtime's clock and
+the message bus.
 
-Why not the original's globals: its pool popped tasks LIFO from an unbounded
-deque, its scheduler used the wall clock (an NTP step moved every timer) and
-held every job by weak reference (a lambda silently never ran), and both
-started threads at import. Here:
-
-* :class:`WorkerPool` is FIFO with a fixed maximum of threads and a bounded
-  queue. Overflow policy: **caller runs** -- when the queue is full the task
-  runs in the submitting thread, so nothing is lost and a flooding producer is
-  slowed down to the pool's pace. Task errors are logged through
-  ``kcore.common.logger`` and posted on the bus topic ``/system/errors/workers``.
-* :class:`Scheduler` is one thread sleeping on a condition until the next job
-  is due (woken early when an earlier job is added). Jobs are held strongly
-  unless ``weak=True`` is asked for; due jobs run on the worker pool, and a
-  repeating job never overlaps itself (a run that is still busy makes the next
-  one skip).
-* No thread exists before the first task, job or :meth:`Runtime.start`;
-  :meth:`Runtime.close` stops and joins every thread.
+Why not the original's globals: its scheduler used the wall clock (an NTP step
+moved every timer), held every job by weak reference (a lambda silently never
+ran), and started threads at import. Here :class:`Scheduler` is one thread
+sleeping on a condition until the next job is due (woken early when an earlier
+job is added). Jobs are held strongly unless ``weak=True`` is asked for; due
+jobs run on the worker pool, and a repeating job never overlaps itself (a run
+that is still busy makes the next one skip). Time comes from an injectable
+clock (:mod:`kcore.kaithem._clock`; ``Kaithem(clock=ManualClock())`` in
+tests). No thread exists before the first task, job or
+:meth:`Runtime.start`; :meth:`Runtime.close` stops and joins every thread.
 """
 
 from __future__ import annotations
@@ -26,142 +20,19 @@ import heapq
 import itertools
 import threading
 import time
-import weakref
-from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, List, Optional, Tuple
 
-from kcore.common import logger as _logger
-from kcore.common.platform import KcoreError
+from kcore.kaithem._clock import SYSTEM_CLOCK, Clock
+from kcore.kaithem._support import describe, report, weak_callable
+from kcore.kaithem._workers import RuntimeClosedError, WorkerPool
+from kcore.kaithem.message import ERROR_TOPIC as BUS_ERROR_TOPIC
+from kcore.kaithem.message import MessageBus
+
+__all__ = ["Job", "Runtime", "RuntimeClosedError", "Scheduler", "WorkerPool"]
 
 WORKER_ERROR_TOPIC = "/system/errors/workers"
 SCHEDULER_ERROR_TOPIC = "/system/errors/scheduler"
-
-
-class RuntimeClosedError(KcoreError, RuntimeError):
-    """The runtime (pool, scheduler or bus) was closed."""
-
-
-def _describe(fn: Any) -> str:
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    return name or type(fn).__name__
-
-
-class WorkerPool:
-    """A FIFO thread pool: at most ``max_threads`` threads, at most
-    ``queue_size`` waiting tasks (overflow: the caller runs the task).
-
-    Threads are started on demand (none before the first :meth:`submit`) and
-    live until :meth:`close`, which lets them finish the queue and joins them.
-    """
-
-    def __init__(
-        self,
-        max_threads: int = 8,
-        queue_size: int = 10000,
-        on_error: Callable[[Any, BaseException], None] | None = None,
-        name: str = "kaithem-worker",
-    ) -> None:
-        if max_threads < 1:
-            raise ValueError("max_threads must be >= 1, got %r" % (max_threads,))
-        if queue_size < 1:
-            raise ValueError("queue_size must be >= 1, got %r" % (queue_size,))
-        self.max_threads = int(max_threads)
-        self.queue_size = int(queue_size)
-        self.on_error = on_error
-        self.name = name
-        self._queue: deque = deque()
-        self._cond = threading.Condition(threading.Lock())
-        self._threads: list[threading.Thread] = []
-        self._idle = 0
-        self._closed = False
-        self.caller_ran = 0  # tasks run in the caller because the queue was full
-        self.errors = 0
-        self._local = threading.local()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` on a pool thread (FIFO). When the queue is full the
-        task runs now, in this thread (caller-runs backpressure)."""
-        cond = self._cond
-        with cond:
-            if self._closed:
-                raise RuntimeClosedError("the worker pool is closed")
-            q = self._queue
-            if len(q) < self.queue_size:
-                q.append((fn, args))
-                if self._idle:
-                    cond.notify()
-                elif len(self._threads) < self.max_threads:
-                    self._spawn()
-                return
-            self.caller_ran += 1
-        self._run(fn, args)
-
-    do = submit
-
-    def in_worker(self) -> bool:
-        """True when called from one of this pool's threads."""
-        return getattr(self._local, "worker", False)
-
-    def _spawn(self) -> None:
-        t = threading.Thread(
-            target=self._loop, name="%s-%d" % (self.name, len(self._threads)), daemon=True
-        )
-        self._threads.append(t)
-        t.start()
-
-    def _run(self, fn: Callable[..., Any], args: tuple) -> None:
-        try:
-            fn(*args)
-        except Exception as exc:  # noqa: BLE001 - a task must never kill its thread
-            self.errors += 1
-            self._report(fn, exc)
-
-    def _report(self, fn: Any, exc: BaseException) -> None:
-        _logger.log_error("kaithem worker task %s failed: %r" % (_describe(fn), exc))
-        handler = self.on_error
-        if handler is not None:
-            try:
-                handler(fn, exc)
-            except Exception as report_exc:  # noqa: BLE001 - reporting must not recurse
-                _logger.log_warning("could not report an error: %r" % (report_exc,))
-
-    def _loop(self) -> None:
-        self._local.worker = True
-        cond = self._cond
-        q = self._queue
-        run = self._run
-        while True:
-            with cond:
-                while not q:
-                    if self._closed:
-                        return
-                    self._idle += 1
-                    cond.wait()
-                    self._idle -= 1
-                fn, args = q.popleft()
-            run(fn, args)
-
-    @property
-    def pending(self) -> int:
-        return len(self._queue)
-
-    @property
-    def thread_count(self) -> int:
-        return len(self._threads)
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Finish queued tasks, stop and join the threads. Idempotent."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            threads = list(self._threads)
-        deadline = time.monotonic() + timeout
-        me = threading.current_thread()
-        for t in threads:
-            if t is not me:
-                t.join(max(0.0, deadline - time.monotonic()))
-                if t.is_alive():
-                    _logger.log_warning("kaithem worker %s did not stop in time" % t.name)
+ErrorHandler = Callable[[Any, BaseException], None]
 
 
 class Job:
@@ -180,16 +51,16 @@ class Job:
         "runs",
     )
 
-    def __init__(self, scheduler: Scheduler, fn: Callable[[], Any], interval, weak: bool):
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        fn: Callable[[], Any],
+        interval: Optional[float],
+        weak: bool,
+    ) -> None:
         self._scheduler = scheduler
         self._weak = weak
-        if weak:
-            try:
-                self._fn: Any = weakref.WeakMethod(fn)  # type: ignore[arg-type]
-            except TypeError:
-                self._fn = weakref.ref(fn)
-        else:
-            self._fn = fn
+        self._fn: Any = weak_callable(fn) if weak else fn
         self.interval = interval
         self.next_run = 0.0
         self.cancelled = False
@@ -197,7 +68,7 @@ class Job:
         self.runs = 0
 
     @property
-    def function(self) -> Callable[[], Any] | None:
+    def function(self) -> Optional[Callable[[], Any]]:
         return self._fn() if self._weak else self._fn
 
     def cancel(self) -> None:
@@ -209,27 +80,36 @@ class Job:
 
     def __repr__(self) -> str:
         kind = "every %gs" % self.interval if self.interval else "once"
-        return "<Job %s %s%s>" % (_describe(self.function), kind, " cancelled" * self.cancelled)
+        return "<Job %s %s%s>" % (describe(self.function), kind, " cancelled" * self.cancelled)
 
 
 class Scheduler:
-    """Runs callables at monotonic times, on a :class:`WorkerPool`."""
+    """Runs callables at monotonic times of ``clock``, on a :class:`WorkerPool`."""
 
-    def __init__(self, workers: WorkerPool, on_error=None, name: str = "kaithem-scheduler"):
+    def __init__(
+        self,
+        workers: WorkerPool,
+        on_error: Optional[ErrorHandler] = None,
+        name: str = "kaithem-scheduler",
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.workers = workers
         self.on_error = on_error
         self.name = name
-        self._heap: list = []
+        self.clock = clock
+        self._heap: List[Tuple[float, int, Job]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition(threading.Lock())
-        self._thread: threading.Thread | None = None
+        clock.attach(self._cond)
+        self._thread: Optional[threading.Thread] = None
         self._closed = False
+        self._dispatching = 0  # due jobs taken off the heap, not yet handed to the pool
 
     # -- public API ------------------------------------------------------
 
     def schedule(self, fn: Callable[[], Any], delay: float, *, weak: bool = False) -> Job:
         """Call ``fn()`` once, ``delay`` seconds from now."""
-        return self.at(fn, time.monotonic() + _seconds(delay, "delay"), weak=weak)
+        return self.at(fn, self.clock.monotonic() + _seconds(delay, "delay"), weak=weak)
 
     def at(self, fn: Callable[[], Any], when: float, *, weak: bool = False) -> Job:
         """Call ``fn()`` once at monotonic time ``when``."""
@@ -244,7 +124,7 @@ class Scheduler:
         interval: float,
         *,
         weak: bool = False,
-        first: float | None = None,
+        first: Optional[float] = None,
     ) -> Job:
         """Call ``fn()`` every ``interval`` seconds (first after ``first``,
         default one interval). Missed runs are skipped, not piled up."""
@@ -254,7 +134,7 @@ class Scheduler:
         _check_callable(fn)
         job = Job(self, fn, interval, weak)
         delay = interval if first is None else _seconds(first, "first")
-        self._push(job, time.monotonic() + delay)
+        self._push(job, self.clock.monotonic() + delay)
         return job
 
     def reschedule(self, job: Job, when: float) -> None:
@@ -269,6 +149,14 @@ class Scheduler:
     @property
     def pending(self) -> int:
         return sum(1 for _, _, j in self._heap if not j.cancelled)
+
+    def idle(self) -> bool:
+        """True when no job is due now and none is on its way to the pool."""
+        with self._cond:
+            now = self.clock.monotonic()
+            return not self._dispatching and not any(
+                when <= now and not job.cancelled for when, _, job in self._heap
+            )
 
     def close(self, timeout: float = 10.0) -> None:
         with self._cond:
@@ -309,14 +197,15 @@ class Scheduler:
 
     def _loop(self) -> None:
         cond = self._cond
+        clock = self.clock
         while True:
-            due: list[Job] = []
+            due: List[Job] = []
             with cond:
                 while True:
                     if self._closed:
                         return
                     heap = self._heap
-                    now = time.monotonic()
+                    now = clock.monotonic()
                     while heap and (heap[0][2].cancelled or heap[0][0] <= now):
                         when, _, job = heapq.heappop(heap)
                         if job.cancelled or when != job.next_run:
@@ -329,10 +218,13 @@ class Scheduler:
                             job.next_run = nxt
                             heapq.heappush(heap, (nxt, next(self._seq), job))
                     if due:
+                        self._dispatching += len(due)
                         break
-                    cond.wait(heap[0][0] - now if heap else None)
+                    clock.wait(cond, heap[0][0] - now if heap else None)
             for job in due:
                 self._dispatch(job)
+            with cond:
+                self._dispatching -= len(due)
 
     def _dispatch(self, job: Job) -> None:
         if job.running:  # a repeating job never overlaps itself
@@ -353,12 +245,8 @@ class Scheduler:
                 job.runs += 1
                 fn()
         except Exception as exc:  # noqa: BLE001
-            _logger.log_error("kaithem scheduled job %s failed: %r" % (_describe(fn), exc))
-            if self.on_error is not None:
-                try:
-                    self.on_error(fn, exc)
-                except Exception as report_exc:  # noqa: BLE001 - reporting must not recurse
-                    _logger.log_warning("could not report an error: %r" % (report_exc,))
+            what = "kaithem scheduled job %s failed: %r" % (describe(fn), exc)
+            report(what, self.on_error, fn, exc)
         finally:
             job.running = False
 
@@ -381,37 +269,65 @@ class Runtime:
 
     Configuration keys (``Kaithem(config={...})``): ``worker-threads`` (8),
     ``task-queue-size`` (10000), ``message-queue-size`` (per subscriber,
-    10000), ``message-log-size`` (500).
+    10000), ``message-log-size`` (500). The clock is the instance's
+    ``clock`` (the system clock unless one was given).
     """
 
-    def __init__(self, kaithem: Any = None) -> None:
+    def __init__(self, kaithem: Any = None, clock: Optional[Clock] = None) -> None:
         config = dict(getattr(kaithem, "config", None) or {})
         self.kaithem = kaithem
+        if clock is None:
+            clock = getattr(kaithem, "clock", None) or SYSTEM_CLOCK
+        self.clock: Clock = clock
         self.workers = WorkerPool(
             max_threads=int(config.get("worker-threads", 8)),
             queue_size=int(config.get("task-queue-size", 10000)),
             on_error=self._worker_error,
+            on_stall=self._worker_stall,
         )
-        self.scheduler = Scheduler(self.workers, on_error=self._job_error)
-        from kcore.kaithem.message import MessageBus
-
+        self.scheduler = Scheduler(self.workers, on_error=self._job_error, clock=clock)
         self.bus = MessageBus(
             workers=self.workers,
             queue_size=int(config.get("message-queue-size", 10000)),
             log_size=int(config.get("message-log-size", 500)),
+            clock=clock,
         )
-        self.started_at = time.monotonic()
+        self.started_at = clock.monotonic()
         self._closed = False
 
     def _worker_error(self, fn: Any, exc: BaseException) -> None:
-        self.bus.post(WORKER_ERROR_TOPIC, {"function": _describe(fn), "error": repr(exc)})
+        self.bus.post(WORKER_ERROR_TOPIC, {"function": describe(fn), "error": repr(exc)})
+
+    def _worker_stall(self, stalls: int, queued: int) -> None:
+        self.bus.post(
+            BUS_ERROR_TOPIC,
+            {
+                "stall": "all %d worker threads are busy" % self.workers.max_threads,
+                "queued": queued,
+                "stalls": stalls,
+            },
+        )
 
     def _job_error(self, fn: Any, exc: BaseException) -> None:
-        self.bus.post(SCHEDULER_ERROR_TOPIC, {"function": _describe(fn), "error": repr(exc)})
+        self.bus.post(SCHEDULER_ERROR_TOPIC, {"function": describe(fn), "error": repr(exc)})
 
     def start(self) -> Runtime:
         self.scheduler.start()
         return self
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every job that is due has run and the worker pool is
+        idle (bus deliveries included); True if that happened within
+        ``timeout`` seconds of real time. After ``ManualClock.advance()``
+        this runs what became due."""
+        deadline = time.monotonic() + timeout
+        workers, scheduler = self.workers, self.scheduler
+        while True:
+            if workers.idle() and scheduler.idle() and workers.idle():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
 
     def close(self) -> None:
         if self._closed:

@@ -22,17 +22,28 @@ was invisible). Every change posts the visible alerts on
 ``/system/alerts/state`` and the highest unacknowledged priority name on
 ``/system/alerts/level``; becoming active posts a notice on
 ``/system/notifications[/warnings|/errors]``.
+
+Beeping: while an unacknowledged, non-silent alert of priority warning or
+above is active, the sound for the highest such priority plays through
+``kaithem.sound`` on handle ``kaithem_sys_main_alarm``: at once when an alert
+becomes active, then every :data:`BEEP_INTERVALS` seconds (warning and error
+hourly, critical every 36 s, each plus up to ``alert-beep-jitter`` = 3 s
+of random delay), on the instance's clock. Config: ``alert-sounds``
+(priority -> sound file; default ``{"critical": "error.ogg"}``) and
+``alert-sound-output`` (default ``"__disable__"``: silent, as in Kaithem;
+``"@auto"`` for the default device, or a device name).
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import threading
-import time
-from typing import Any, Iterable
+from typing import Any, Dict, Iterable
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import bind_class
 from kcore.kaithem.states import StateMachine
 
 PRIORITIES = {"none": 0, "debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -44,6 +55,11 @@ LEVEL_TOPIC = "/system/alerts/level"
 VIEW_PERMISSION = "/users/alerts.view"
 ACK_PERMISSION = "/users/alerts.acknowledge"
 DEFAULT_AUTO_ACK = 10.0
+#: seconds between beeps for the highest unacknowledged priority
+BEEP_INTERVALS = {"warning": 3600.0, "error": 3600.0, "critical": 36.0}
+BEEP_HANDLE = "kaithem_sys_main_alarm"
+BEEP_DISABLED = "__disable__"
+DEFAULT_ALERT_SOUNDS = {"critical": "error.ogg"}
 
 _BAD_NAME_CHARS = set("[]{}|\\<>,?-=+)(*&^%$#@!~`")
 _VISIBLE = ("tripped", "active", "acknowledged", "cleared", "retripped", "error")
@@ -178,7 +194,7 @@ class Alert:
         """The watched condition started (becomes active after ``trip_delay``)."""
         if self.sm.state in ("normal", "cleared"):
             self.trip_message = str(message)
-            self.tripped_at = time.time()
+            self.tripped_at = self._kaithem.clock.time()
         self.sm.event("trip")
 
     def clear(self) -> None:
@@ -252,7 +268,7 @@ class Alert:
         elif state == "normal" and self.sm.prev_state not in ("tripped", None):
             if PRIORITIES[self.priority] >= PRIORITIES["info"]:
                 bus.post("/system/notifications", "Alert %s is back to normal" % self.name)
-        self._registry.publish()
+        self._registry.publish(became_active=state in ("active", "error"))
 
     def __repr__(self) -> str:
         return "<Alert %s %s %s>" % (self.name, self.priority, self.sm.state)
@@ -267,6 +283,7 @@ class AlertRegistry:
         self._alerts: dict[str, Alert] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.beeper = AlertBeeper(self, kaithem)
 
     def add(self, alert: Alert, wanted: str | None) -> str:
         with self._lock:
@@ -308,10 +325,72 @@ class AlertRegistry:
                 best = max(best, a.level)
         return next(n for n, v in PRIORITIES.items() if v == best)
 
-    def publish(self) -> None:
+    def publish(self, became_active: bool = False) -> None:
         bus = self._kaithem.runtime.bus
         bus.post(STATE_TOPIC, self.visible())
-        bus.post(LEVEL_TOPIC, self.level())
+        level = self.level()
+        bus.post(LEVEL_TOPIC, level)
+        self.beeper.update(level, became_active)
+
+
+class AlertBeeper:
+    """Plays the alarm sound for the highest unacknowledged priority at
+    :data:`BEEP_INTERVALS` (see the module docstring)."""
+
+    def __init__(self, registry: AlertRegistry, kaithem: Any) -> None:
+        config = kaithem.config
+        self._kaithem = kaithem
+        self.sounds: Dict[str, str] = dict(config.get("alert-sounds", DEFAULT_ALERT_SOUNDS))
+        self.output = str(config.get("alert-sound-output", BEEP_DISABLED))
+        self.jitter = float(config.get("alert-beep-jitter", 3.0))
+        self._random = random.Random()  # noqa: S311 - spreading beeps, not secrets
+        self._lock = threading.Lock()
+        self._job: Any = None
+        self._level = "none"
+        self.beeps = 0  # sounds started, for monitoring
+
+    @property
+    def enabled(self) -> bool:
+        return self.output != BEEP_DISABLED
+
+    def update(self, level: str, became_active: bool) -> None:
+        """Called after every alert state change with the new level."""
+        if not self.enabled:
+            return
+        with self._lock:
+            beepable = level in BEEP_INTERVALS
+            if beepable and not became_active and level == self._level and self._job is not None:
+                return  # same level, schedule running
+            self._level = level
+            if self._job is not None:
+                self._job.cancel()
+                self._job = None
+            if not beepable:
+                return
+            self._schedule(level)
+        if became_active:
+            self._kaithem.runtime.workers.submit(self._beep, level)
+
+    def _schedule(self, level: str) -> None:
+        # called with self._lock held
+        delay = BEEP_INTERVALS[level] + self._random.uniform(0, self.jitter)
+        self._job = self._kaithem.runtime.scheduler.schedule(self._tick, delay)
+
+    def _tick(self) -> None:
+        with self._lock:
+            level = self._level
+            if level not in BEEP_INTERVALS:
+                return
+            self._schedule(level)
+        self._beep(level)
+
+    def _beep(self, level: str) -> None:
+        sound = self.sounds.get(level)
+        if not sound:
+            return
+        output = None if self.output in ("", "@auto") else self.output
+        self._kaithem.sound.play(sound, BEEP_HANDLE, output=output)
+        self.beeps += 1
 
 
 class Namespace:
@@ -323,17 +402,7 @@ class Namespace:
 
     def __init__(self, kaithem: Any) -> None:
         self._registry = AlertRegistry(kaithem)
-        k = kaithem
-
-        class BoundAlert(Alert):
-            __doc__ = Alert.__doc__
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("kaithem", k)
-                super().__init__(*args, **kwargs)
-
-        BoundAlert.__name__ = BoundAlert.__qualname__ = "Alert"
-        self.Alert = BoundAlert
+        self.Alert = bind_class(Alert, kaithem)
 
     def all(self) -> list[Alert]:
         return self._registry.all()

@@ -13,11 +13,10 @@ backs off for ``ERROR_BACKOFF`` seconds.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable
 
-from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace, report
 
 ERROR_TOPIC = "/system/errors/events"
 ERROR_BACKOFF = 5.0
@@ -94,13 +93,12 @@ class Namespace:
         self._kaithem = kaithem
 
     def _report(self, what: str, fn: Any, exc: BaseException) -> None:
-        _logger.log_error("kaithem event %s %r failed: %r" % (what, fn, exc))
-        try:
-            self._kaithem.runtime.bus.post(
-                ERROR_TOPIC, {"what": what, "function": repr(fn), "error": repr(exc)}
-            )
-        except Exception as report_exc:  # noqa: BLE001 - reporting must not recurse
-            _logger.log_warning("could not report an error: %r" % (report_exc,))
+        report(
+            "kaithem event %s %r failed: %r" % (what, fn, exc),
+            self._kaithem.runtime.bus.post,
+            ERROR_TOPIC,
+            {"what": what, "function": repr(fn), "error": repr(exc)},
+        )
 
     def _run_action(self, ev: Event) -> None:
         try:
@@ -120,17 +118,18 @@ class Namespace:
         ev = Event("when", action)
         state = {"prev": False, "backoff_until": 0.0}
         scheduler = self._kaithem.runtime.scheduler
+        now_ = scheduler.clock.monotonic
 
         def poll() -> None:
             if ev.fired or ev.cancelled:
                 ev.cancel()
                 return
-            if time.monotonic() < state["backoff_until"]:
+            if now_() < state["backoff_until"]:
                 return
             try:
                 now = bool(trigger())
             except Exception as exc:  # noqa: BLE001
-                state["backoff_until"] = time.monotonic() + ERROR_BACKOFF
+                state["backoff_until"] = now_() + ERROR_BACKOFF
                 self._report("trigger", trigger, exc)
                 return
             rising = now and not state["prev"]
@@ -161,9 +160,8 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    return default().events  # type: ignore[no-any-return]
+    ns: Namespace = default_namespace("events")
+    return ns
 
 
 def when(

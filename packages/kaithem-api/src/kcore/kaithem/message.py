@@ -7,8 +7,10 @@ matches exactly one level, a final ``#`` matches any number of levels
 including none (``/foo/#`` matches ``/foo`` and ``/foo/a/b``).
 
 Callbacks take 1 (``message``), 2 (``topic, message``) or 4 (``topic,
-message, timestamp, annotation``) arguments, chosen from the signature at
-subscribe time.
+message, timestamp, annotation``) arguments (0 is accepted too), chosen from
+the signature at subscribe time: the largest of 4, 2, 1 that lies between the
+callback's required and total positional parameters, so ``def cb(topic, msg,
+extra=default)`` (the loop-capture idiom) takes 2 and ``def cb(*args)`` 4.
 
 Delivery: each subscription has its own bounded FIFO queue, drained by the
 worker pool; one subscription never runs two deliveries at once and sees the
@@ -33,14 +35,20 @@ import time
 import weakref
 from collections import deque
 from threading import get_ident
-from typing import Any, Callable
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._clock import SYSTEM_CLOCK, Clock
+from kcore.kaithem._support import default_namespace, weak_callable
+from kcore.kaithem._workers import WorkerPool
 
 ERROR_TOPIC = "/system/errors/messagebus"
 _ERROR_PREFIX = "/system/errors/"
-_ROUTE_CACHE_MAX = 4096
+#: default bound of the per-bus cache of routes (posted topic -> subscribers)
+ROUTE_CACHE_BYTES = 1 << 20
+_ROUTE_OVERHEAD = 400  # bytes a cached route costs beyond its topic strings
+_ROUTE_PER_SUB = 120  # and per subscriber in it
 
 
 class TopicError(KcoreError, ValueError):
@@ -86,16 +94,21 @@ def topic_matches(pattern: str, topic: str) -> bool:
     return len(p) == len(t)
 
 
-def callback_arity(callback: Callable[..., Any]) -> int:
-    """How many arguments the bus passes to ``callback`` (0, 1, 2 or 4)."""
+def _positional_counts(callback: Callable[..., Any]) -> Tuple[int, float]:
+    """(required, total) positional parameters of ``callback``; total is
+    infinite with ``*args``. Keyword-only parameters without a default make
+    the callback uncallable by the bus (TypeError)."""
     fn: Any = callback
     skip = 0
     if inspect.ismethod(fn):
         fn, skip = fn.__func__, 1
     code = getattr(fn, "__code__", None)
     if code is not None and inspect.isfunction(fn):
-        n = code.co_argcount - skip
+        total = code.co_argcount
+        required = total - len(fn.__defaults__ or ())
+        kw_required = code.co_kwonlyargcount - len(fn.__kwdefaults__ or {})
         varargs = bool(code.co_flags & inspect.CO_VARARGS)
+        required, total = max(0, required - skip), total - skip
     else:
         try:
             sig = inspect.signature(callback)
@@ -103,16 +116,60 @@ def callback_arity(callback: Callable[..., Any]) -> int:
             raise TypeError("cannot read the signature of callback %r" % (callback,)) from None
         params = list(sig.parameters.values())
         pos = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        n = sum(1 for p in params if p.kind in pos)
+        empty = inspect.Parameter.empty
+        total = sum(1 for p in params if p.kind in pos)
+        required = sum(1 for p in params if p.kind in pos and p.default is empty)
+        kw_required = sum(
+            1 for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is empty
+        )
         varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
-    if varargs and n <= 4:
-        return 4
-    if n in (0, 1, 2, 4):
-        return n
+    if kw_required:
+        raise TypeError(
+            "message bus callback %r has required keyword-only parameters" % (callback,)
+        )
+    return required, (float("inf") if varargs else total)
+
+
+def callback_arity(callback: Callable[..., Any]) -> int:
+    """How many arguments the bus passes to ``callback``: the largest of 4,
+    2 and 1 it can take (between its required and total positional
+    parameters), or 0 for a function of no parameters."""
+    required, total = _positional_counts(callback)
+    for n in (4, 2, 1):
+        if required <= n <= total:
+            return n
+    if total == 0:
+        return 0
     raise TypeError(
         "message bus callbacks take 1 (message), 2 (topic, message) or 4 "
-        "(topic, message, timestamp, annotation) arguments; %r takes %d" % (callback, n)
+        "(topic, message, timestamp, annotation) arguments; %r needs %d" % (callback, required)
     )
+
+
+# (topic, message, timestamp, annotation, event set once delivered or None)
+Item = Tuple[str, Any, float, Any, Optional[threading.Event]]
+
+# The one place that knows how each arity is called.
+Caller = Callable[[Callable[..., Any], str, Any, float, Any], Any]
+
+
+def _call0(fn: Callable[..., Any], topic: str, message: Any, ts: float, ann: Any) -> Any:
+    return fn()
+
+
+def _call1(fn: Callable[..., Any], topic: str, message: Any, ts: float, ann: Any) -> Any:
+    return fn(message)
+
+
+def _call2(fn: Callable[..., Any], topic: str, message: Any, ts: float, ann: Any) -> Any:
+    return fn(topic, message)
+
+
+def _call4(fn: Callable[..., Any], topic: str, message: Any, ts: float, ann: Any) -> Any:
+    return fn(topic, message, ts, ann)
+
+
+CALLERS: Dict[int, Caller] = {0: _call0, 1: _call1, 2: _call2, 4: _call4}
 
 
 class Subscription:
@@ -124,6 +181,7 @@ class Subscription:
 
     __slots__ = (
         "__weakref__",
+        "_call",
         "_fn",
         "_last_drop_report",
         "_queue",
@@ -138,46 +196,46 @@ class Subscription:
         "topic",
     )
 
-    def __init__(self, bus: MessageBus, topic: str, callback: Callable[..., Any], weak: bool):
+    def __init__(
+        self, bus: MessageBus, topic: str, callback: Callable[..., Any], weak: bool
+    ) -> None:
         self.bus = bus
         self.topic = topic
         self.arity = callback_arity(callback)
+        self._call = CALLERS[self.arity]
         self._weak = weak
         if weak:
             me = weakref.ref(self)
-
             born = time.monotonic()
 
             def _gone(_ref: Any, me: Any = me) -> None:
                 sub = me()
                 if sub is not None:
-                    if time.monotonic() - born < 0.5:  # the original's check was inverted
+                    age = time.monotonic() - born
+                    if age < 0.5:  # the original's check was inverted
                         _logger.log_warning(
                             "weak message bus subscriber on %r was garbage collected %.3fs "
                             "after subscribing; keep a reference or subscribe strongly"
-                            % (sub.topic, time.monotonic() - born)
+                            % (sub.topic, age)
                         )
                     sub.unsubscribe()
 
-            try:
-                self._fn: Any = weakref.WeakMethod(callback, _gone)  # type: ignore[arg-type]
-            except TypeError:
-                self._fn = weakref.ref(callback, _gone)
+            self._fn: Any = weak_callable(callback, _gone)
         else:
             self._fn = callback
-        self._queue: deque = deque()
+        self._queue: Deque[Item] = deque()
         # The delivery token: ``[True]`` when free, ``[]`` while someone
         # delivers. list.pop()/append() are atomic and ~5x cheaper than a
         # Lock's acquire/release, which matters on the synchronous path.
-        self._token: list = [True]
-        self._runner: int | None = None  # thread ident of that deliverer
+        self._token: List[bool] = [True]
+        self._runner: Optional[int] = None  # thread ident of that deliverer
         self.dropped = 0
         self.errors = 0
         self._last_drop_report = -1e9
         self.active = True
 
     @property
-    def callback(self) -> Callable[..., Any] | None:
+    def callback(self) -> Optional[Callable[..., Any]]:
         return self._fn() if self._weak else self._fn
 
     @property
@@ -199,7 +257,7 @@ class Subscription:
 
     # -- delivery ----------------------------------------------------------
 
-    def _enqueue(self, item: tuple) -> None:
+    def _enqueue(self, item: Item) -> None:
         q = self._queue
         if len(q) >= self.bus.queue_size:
             try:
@@ -250,28 +308,20 @@ class Subscription:
                 return
             self._runner = me
 
-    def _deliver(self, item: tuple) -> None:
+    def _deliver(self, item: Item) -> None:
         topic, message, timestamp, annotation, done = item
         if self.active:
             fn = self._fn() if self._weak else self._fn
             if fn is not None:
                 try:
-                    arity = self.arity
-                    if arity == 2:
-                        fn(topic, message)
-                    elif arity == 1:
-                        fn(message)
-                    elif arity == 4:
-                        fn(topic, message, timestamp, annotation)
-                    else:
-                        fn()
+                    self._call(fn, topic, message, timestamp, annotation)
                 except Exception as exc:  # noqa: BLE001 - subscriber errors are reported
                     self.errors += 1
                     self.bus._report_error(self, topic, exc)
         if done is not None:
             done.set()
 
-    def _deliver_sync(self, item: tuple, me: int) -> None:
+    def _deliver_sync(self, item: Item, me: int) -> None:
         """Synchronous delivery while another delivery holds the token."""
         if self._runner == me:
             self._deliver(item)  # posted from inside this subscriber's own callback
@@ -289,8 +339,8 @@ class _Node:
     __slots__ = ("children", "subs")
 
     def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.subs: list[Subscription] = []
+        self.children: Dict[str, _Node] = {}
+        self.subs: List[Subscription] = []
 
 
 class MessageBus:
@@ -308,10 +358,10 @@ class MessageBus:
         queue_size: int = 10000,
         log_size: int = 500,
         sync_timeout: float = 30.0,
+        clock: Clock = SYSTEM_CLOCK,
+        route_cache_bytes: int = ROUTE_CACHE_BYTES,
     ) -> None:
         if workers is None:
-            from kcore.kaithem._runtime import WorkerPool
-
             workers = WorkerPool(name="kaithem-bus")
             self._own_workers = True
         else:
@@ -321,13 +371,18 @@ class MessageBus:
         self.workers = workers
         self.queue_size = int(queue_size)
         self.sync_timeout = float(sync_timeout)
+        self.clock = clock
+        self._now = clock.monotonic
         self._lock = threading.Lock()
-        self._exact: dict[str, list[Subscription]] = {}
+        self._exact: Dict[str, List[Subscription]] = {}
         self._trie = _Node()
         self._wildcards = 0
-        self._routes: dict[str, tuple] = {}
-        self.log: deque = deque(maxlen=max(0, int(log_size)))
-        self._error_local = threading.local()
+        self._routes: Dict[str, Route] = {}
+        #: what the route cache holds, estimated in bytes; it is emptied
+        #: before it would pass ``route_cache_limit``
+        self.route_cache_bytes = 0
+        self.route_cache_limit = int(route_cache_bytes)
+        self.log: Deque[Tuple[float, str, Any]] = deque(maxlen=max(0, int(log_size)))
 
     # -- subscribe ---------------------------------------------------------
 
@@ -354,6 +409,7 @@ class MessageBus:
             else:
                 self._exact[topic] = [*self._exact.get(topic, []), sub]
             self._routes = {}
+            self.route_cache_bytes = 0
         return sub
 
     def unsubscribe(self, topic: str, callback: Callable[..., Any]) -> bool:
@@ -364,9 +420,9 @@ class MessageBus:
             self._remove(s)
         return bool(found)
 
-    def _subs_for(self, topic: str) -> list[Subscription]:
+    def _subs_for(self, topic: str) -> List[Subscription]:
         if "+" in topic or "#" in topic:
-            node: _Node | None = self._trie
+            node: Optional[_Node] = self._trie
             for level in topic.split("/"):
                 node = node.children.get(level) if node is not None else None
             return list(node.subs) if node is not None else []
@@ -411,14 +467,22 @@ class MessageBus:
                 else:
                     del self._exact[topic]
             self._routes = {}
+            self.route_cache_bytes = 0
 
-    def subscribers(self, topic: str) -> tuple:
+    @property
+    def stalls(self) -> int:
+        """Deliveries that had to wait because every worker thread was busy
+        (each stall is also posted on ``/system/errors/messagebus``, at most
+        once a second)."""
+        return int(getattr(self.workers, "stalls", 0))
+
+    def subscribers(self, topic: str) -> Tuple[Subscription, ...]:
         """The subscriptions a post to ``topic`` would reach."""
-        return self._route(topic)[1]
+        return tuple(entry[0] for entry in self._route(topic)[1])
 
     # -- matching ------------------------------------------------------------
 
-    def _route(self, raw: Any) -> tuple:
+    def _route(self, raw: Any) -> Route:
         route = self._routes.get(raw)
         if route is not None:
             return route
@@ -426,23 +490,35 @@ class MessageBus:
         if "+" in topic or "#" in topic:
             raise TopicError("cannot post to a wildcard topic: %r" % (topic,))
         with self._lock:
-            found = list(self._exact.get(topic, ()))
+            found: List[Subscription] = list(self._exact.get(topic, ()))
             if self._wildcards:
                 self._match(self._trie, topic.split("/"), 0, found)
-            plan: tuple | None = None  # weak subscribers take the general path
-            if not any(sub._weak for sub in found):
-                plan = tuple(
-                    (sub, sub._token.pop, sub._token.append, sub._fn, sub.arity, sub._queue)
-                    for sub in found
+            # Bound methods and attributes looked up once per route, not per post;
+            # a weakly held callback is None here and dereferenced at delivery.
+            plan = tuple(
+                (
+                    sub,
+                    sub._token.pop,
+                    sub._token.append,
+                    None if sub._weak else sub._fn,
+                    sub._call,
+                    sub._queue,
                 )
-            route = (topic, tuple(found), plan)
-            routes = self._routes
-            if len(routes) >= _ROUTE_CACHE_MAX:
-                routes = self._routes = {}
-            routes[raw] = route
+                for sub in found
+            )
+            route = (topic, plan)
+            cost = _ROUTE_OVERHEAD + _ROUTE_PER_SUB * len(plan) + len(topic)
+            if raw is not topic:
+                cost += len(raw)
+            if cost <= self.route_cache_limit:  # a route bigger than the cache is not kept
+                if self.route_cache_bytes + cost > self.route_cache_limit:
+                    self._routes = {}
+                    self.route_cache_bytes = 0
+                self._routes[raw] = route
+                self.route_cache_bytes += cost
         return route
 
-    def _match(self, node: _Node, levels: list, i: int, out: list) -> None:
+    def _match(self, node: _Node, levels: List[str], i: int, out: List[Subscription]) -> None:
         children = node.children
         hashed = children.get("#")
         if hashed is not None:
@@ -463,80 +539,56 @@ class MessageBus:
         self,
         topic: str,
         message: Any,
-        timestamp: float | None = None,
+        timestamp: Optional[float] = None,
         annotation: Any = None,
         synchronous: bool = False,
         errors: bool = True,
     ) -> None:
         """Deliver ``message`` to every matching subscription.
 
-        ``timestamp`` defaults to ``time.monotonic()``. With ``synchronous``
-        every callback has run when this returns. ``errors`` is accepted for
-        compatibility with scullery's ``post_message``.
+        ``timestamp`` defaults to the bus clock's ``monotonic()``. With
+        ``synchronous`` every callback has run when this returns. ``errors``
+        is accepted for compatibility with scullery's ``post_message``.
         """
         route = self._routes.get(topic)
-        topic, subs, plan = route if route is not None else self._route(topic)
+        topic, plan = route if route is not None else self._route(topic)
         if timestamp is None:
-            timestamp = time.monotonic()
+            timestamp = self._now()
         log = self.log
         if log.maxlen:
             log.append((timestamp, topic, message))
-        if synchronous and plan is not None:
-            # Fast path, all subscribers strong: take each one's token, run
-            # older queued messages first, then this one, in this thread.
-            me = get_ident()
-            for sub, take, give_back, fn, arity, q in plan:
-                try:
-                    take()
-                except IndexError:  # busy: delivering elsewhere, or us re-entering
-                    sub._deliver_sync((topic, message, timestamp, annotation, None), me)
-                    continue
-                sub._runner = me
-                try:
-                    while q:
-                        sub._deliver(q.popleft())
-                    # (no ``active`` check: this post began before any
-                    # concurrent unsubscribe, which invalidated the route)
+        if not synchronous:
+            item: Item = (topic, message, timestamp, annotation, None)
+            for entry in plan:
+                entry[0]._enqueue(item)
+            return
+        # In this thread: take each subscription's token, run its older queued
+        # messages first, then this one.
+        me = get_ident()
+        for sub, take, give_back, fn, call, q in plan:
+            try:
+                take()
+            except IndexError:  # busy: delivering elsewhere, or us re-entering
+                sub._deliver_sync((topic, message, timestamp, annotation, None), me)
+                continue
+            sub._runner = me
+            try:
+                while q:
+                    sub._deliver(q.popleft())
+                # (no ``active`` check: this post began before any
+                # concurrent unsubscribe, which invalidated the route)
+                f = sub._fn() if fn is None else fn
+                if f is not None:
                     try:
-                        if arity == 2:
-                            fn(topic, message)
-                        elif arity == 1:
-                            fn(message)
-                        elif arity == 4:
-                            fn(topic, message, timestamp, annotation)
-                        else:
-                            fn()
+                        call(f, topic, message, timestamp, annotation)
                     except Exception as exc:  # noqa: BLE001
                         sub.errors += 1
                         self._report_error(sub, topic, exc)
-                finally:
-                    sub._runner = None
-                    give_back(True)
-                if q:
-                    sub._kick()
-            return
-        item = (topic, message, timestamp, annotation, None)
-        if synchronous:  # general path (some subscriber is weakly held)
-            me = get_ident()
-            for sub in subs:
-                try:
-                    sub._token.pop()
-                except IndexError:
-                    sub._deliver_sync(item, me)
-                    continue
-                sub._runner = me
-                try:
-                    q = sub._queue
-                    while q:
-                        sub._deliver(q.popleft())
-                    sub._deliver(item)
-                finally:
-                    sub._runner = None
-                    sub._token.append(True)
+            finally:
+                sub._runner = None
+                give_back(True)
+            if q:
                 sub._kick()
-        else:
-            for sub in subs:
-                sub._enqueue(item)
 
     post_message = post
 
@@ -571,7 +623,7 @@ class MessageBus:
         )
 
     def _report_drop(self, sub: Subscription, topic: str) -> None:
-        now = time.monotonic()
+        now = self._now()
         if now - sub._last_drop_report < 1.0:
             return
         sub._last_drop_report = now
@@ -593,6 +645,15 @@ class MessageBus:
 
 _Subscription = Subscription
 _MessageBus = MessageBus
+PlanEntry = Tuple[
+    Subscription,
+    Callable[[], bool],
+    Callable[[bool], None],
+    Optional[Callable[..., Any]],
+    Caller,
+    Deque[Item],
+]
+Route = Tuple[str, Tuple[PlanEntry, ...]]
 
 
 class Namespace:
@@ -628,14 +689,13 @@ class Namespace:
     def unsubscribe(self, topic: str, callback: Callable[..., Any]) -> bool:
         return self._kaithem.runtime.bus.unsubscribe(topic, callback)
 
-    def history(self, topic: str | None = None) -> list:
+    def history(self, topic: Optional[str] = None) -> List[Tuple[float, str, Any]]:
         return self._kaithem.runtime.bus.history(topic)
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    return default().message  # type: ignore[no-any-return]
+    ns: Namespace = default_namespace("message")
+    return ns
 
 
 def post(

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Iterator, List, Optional, Tuple, overload
 
 from kcore.kaithem import __version__
+from kcore.kaithem._support import default_namespace
 
 __all__ = [
     "EFFWordList",
@@ -234,9 +235,7 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().misc
+    ns: Namespace = default_namespace("misc")
     return ns
 
 

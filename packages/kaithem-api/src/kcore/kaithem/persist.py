@@ -5,21 +5,27 @@ Formats: ``.json``, ``.toml``, ``.yaml``, ``.txt`` (also ``.md``, ``.rst``) and
 
 Relative names resolve under ``<vardir>/data`` of the owning :class:`Kaithem`
 instance (what the original's help page promised but its code never did).
-Every save is atomic (temp file, fsync, rename, via
-:func:`kcore.common.write_file_atomic`); with ``backup=True`` the previous
-content is kept as ``<name>~``, so a file damaged later can be recovered.
-``private=True`` files are created 0600 (and their new directories 0700).
+A name that leaves ``<vardir>/data`` once normalised (``../x``, ``/etc/x``,
+``~/x``) is refused with :class:`PathError`, unless it lies under one of the
+directories of config ``persist-roots`` (an explicit opt-in); nothing is
+ever read or written through a symbolic link below those roots.
+Every save is atomic (temp file, fsync, rename, fsync of the directory);
+with ``backup=True`` the previous content is kept as ``<name>~``, so a file
+damaged later can be recovered. ``private=True`` files are created 0600 (and
+their new directories 0700).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from kcore.common.fileio import write_file_atomic
 from kcore.common.platform import KcoreError
+from kcore.kaithem import _safefs
+from kcore.kaithem._support import default_namespace
 
 __all__ = [
     "FORMATS",
@@ -62,7 +68,9 @@ class CorruptFileError(PersistError, ValueError):
 
 
 class PathError(PersistError, RuntimeError):
-    """The path cannot hold a file (it is a directory, or a parent is a file)."""
+    """The path is refused: it leaves ``<vardir>/data`` (and every configured
+    ``persist-roots``), goes through a symbolic link, or cannot hold a file
+    (it is a directory, or a parent is a file)."""
 
 
 def default_vardir() -> str:
@@ -271,31 +279,66 @@ class Namespace:
         #: asterisk while this is non-empty). A plain dict, as in the original.
         self.unsaved: dict[str, str] = {}
 
+    Error = PersistError
+    PersistError = PersistError
+    FormatError = FormatError
+    DataError = DataError
+    CorruptFileError = CorruptFileError
+    PathError = PathError
+
     @property
     def data_dir(self) -> str:
         """``<vardir>/data``: where relative file names resolve."""
         return os.path.join(vardir_of(self._kaithem), "data")
 
+    @property
+    def roots(self) -> list[str]:
+        """Directories files may be in: :attr:`data_dir`, then config
+        ``persist-roots``."""
+        extra = self._kaithem.config.get("persist-roots", ())
+        if isinstance(extra, (str, os.PathLike)):
+            extra = [extra]
+        dirs = [self.data_dir, *(os.fspath(d) for d in extra)]
+        return [os.path.normpath(os.path.abspath(os.path.expanduser(d))) for d in dirs]
+
     def resolve(self, filename: str | os.PathLike[str], expand: bool = True) -> str:
         """The absolute path a name refers to: ``~`` and ``$VARS`` expanded if
-        ``expand``, then relative names joined to :attr:`data_dir`."""
+        ``expand``, relative names joined to :attr:`data_dir`, normalised;
+        :class:`PathError` if that is not inside one of :attr:`roots`."""
+        return self._locate(filename, expand)[1]
+
+    def _locate(self, filename: str | os.PathLike[str], expand: bool) -> tuple[str, str]:
         name = os.fspath(filename)
         if not isinstance(name, str) or not name:
             raise ValueError("filename must be a non-empty str, not %r" % (filename,))
+        if "\0" in name:
+            raise PathError("file name %r contains a NUL character" % (name,))
         if expand:
             name = os.path.expandvars(os.path.expanduser(name))
         if not os.path.isabs(name):
             name = os.path.join(self.data_dir, name)
-        return os.path.normpath(name)
+        path = os.path.normpath(name)
+        for root in self.roots:
+            if path.startswith(root + os.sep):
+                return root, path
+        raise PathError(
+            "%r leaves %r; persist reads and writes only there (config 'persist-roots' "
+            "adds directories)" % (os.fspath(filename), self.data_dir)
+        )
 
     def load(self, filename: str | os.PathLike[str], *, expand: bool = True) -> Any:
         """Read ``filename`` and decode it by extension. A missing file raises
         FileNotFoundError; undecodable content raises :class:`CorruptFileError`
         naming the file (and its ``~`` backup, if any) and changes nothing."""
-        path = self.resolve(filename, expand)
+        root, path = self._locate(filename, expand)
+        return self.load_at(root, path)
+
+    def load_at(self, root: str, path: str) -> Any:
+        """:meth:`load` of an absolute ``path`` below a trusted ``root``
+        (for the host application, e.g. the users file)."""
         split_format(path)
-        with self._lock, open(path, "rb") as f:
-            raw = f.read()
+        with self._lock, _path_errors():
+            raw = _safefs.read(root, path)
         return decode(raw, path)
 
     def save(
@@ -320,59 +363,54 @@ class Namespace:
         entries for this file are removed from :attr:`unsaved`. Returns the
         absolute path written.
         """
-        path = self.resolve(filename, expand)
-        payload = encode(data, path)  # before touching the disk: bad data changes nothing
-        mode = 0o600 if private else None
-        with self._lock:
-            self._prepare_dir(path, private)
-            old = _read_if_file(path)
-            if old != payload or (private and _mode(path) & 0o077):
-                if backup and old is not None and old != payload:
-                    backup_mode = mode if private else _mode(path)
-                    write_file_atomic(path + "~", old, mode=backup_mode)
-                write_file_atomic(path, payload, mode=mode)
-            if md5:
-                digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()  # noqa: S324
-                write_file_atomic(path + ".md5", digest, mode=mode)
-            for key in {os.fspath(filename), path}:
-                self.unsaved.pop(key, None)
+        root, path = self._locate(filename, expand)
+        self.save_at(root, path, data, private=private, backup=backup, md5=md5)
+        for key in {os.fspath(filename), path}:
+            self.unsaved.pop(key, None)
         return path
 
-    @staticmethod
-    def _prepare_dir(path: str, private: bool) -> None:
-        if os.path.isdir(path):
-            raise PathError("cannot save to %r: it is a directory" % path)
-        parent = os.path.dirname(path)
-        probe = parent
-        while probe and not os.path.exists(probe):
-            probe = os.path.dirname(probe)
-        if probe and not os.path.isdir(probe):
-            raise PathError("cannot save to %r: %r is a file, not a directory" % (path, probe))
-        os.makedirs(parent, mode=0o700 if private else 0o777, exist_ok=True)
+    def save_at(
+        self,
+        root: str,
+        path: str,
+        data: Any,
+        *,
+        private: bool = False,
+        backup: bool = True,
+        md5: bool = False,
+    ) -> None:
+        """:meth:`save` to an absolute ``path`` below a trusted ``root``."""
+        payload = encode(data, path)  # before touching the disk: bad data changes nothing
+        mode = 0o600 if private else None
+        dir_mode = 0o700 if private else 0o777
+        with self._lock, _path_errors():
+            old = _safefs.read_if_exists(root, path)
+            old_mode = _safefs.mode_of(root, path) if old is not None else None
+            if old != payload or (private and (old_mode or 0) & 0o077):
+                if backup and old is not None and old != payload:
+                    backup_mode = mode if private else old_mode
+                    _safefs.write_atomic(root, path + "~", old, backup_mode, dir_mode)
+                _safefs.write_atomic(root, path, payload, mode, dir_mode)
+            if md5:
+                digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()  # noqa: S324
+                _safefs.write_atomic(root, path + ".md5", digest.encode(), mode, dir_mode)
 
 
-def _read_if_file(path: str) -> bytes | None:
+@contextlib.contextmanager
+def _path_errors() -> Iterator[None]:
     try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def _mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        return 0o600
+        yield
+    except _safefs.UnsafePathError as exc:
+        raise PathError(str(exc)) from None
+    except NotADirectoryError as exc:
+        raise PathError("%r: a parent is a file, not a directory" % (exc.filename,)) from None
 
 
 # ------------------------------------------------------------- default instance
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().persist
+    ns: Namespace = default_namespace("persist")
     return ns
 
 

@@ -16,6 +16,7 @@ import weakref
 from typing import Any
 
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace
 
 __all__ = ["Namespace", "PluginError", "add_plugin", "remove_plugin"]
 
@@ -102,9 +103,7 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().plugin
+    ns: Namespace = default_namespace("plugin")
     return ns
 
 

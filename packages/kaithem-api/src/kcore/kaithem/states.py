@@ -12,13 +12,13 @@ notifying, in which case that thread delivers them in order.
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from collections import deque
 from typing import Any, Callable
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import bind_class, report, weak_callable
 
 ERROR_TOPIC = "/system/errors/states"
 _FORBIDDEN = set("~!@#$%^&*()-=+`<>?,./;':\"\\[]{}\r\n\t ")
@@ -64,6 +64,15 @@ class StateMachine:
 
     poll_rate = 24.0  # Hz, for polled (function) rules
 
+    @property
+    def pollRate(self) -> float:  # noqa: N802 - the help page's name
+        """Alias of :attr:`poll_rate` (polls per second of function rules)."""
+        return self.poll_rate
+
+    @pollRate.setter
+    def pollRate(self, value: float) -> None:  # noqa: N802
+        self.poll_rate = value
+
     def __init__(
         self,
         start: str = "start",
@@ -75,12 +84,17 @@ class StateMachine:
         self._state = _check_name(start)
         self.name = name
         self.description = description
+        if kaithem is None:
+            from kcore.kaithem import default
+
+            kaithem = default()
         self._kaithem = kaithem
+        self._clock = kaithem.clock
         self.lock = threading.RLock()
         self.states: dict[str, _State] = {}
         self._prev: str | None = None
-        self._entered_mono = time.monotonic()
-        self._entered_wall = time.time()
+        self._entered_mono = self._clock.monotonic()
+        self._entered_wall = self._clock.time()
         self._offset = 0.0
         self._timer_job: Any = None
         self._poll_job: Any = None
@@ -94,12 +108,7 @@ class StateMachine:
 
     @property
     def _runtime(self) -> Any:
-        k = self._kaithem
-        if k is None:
-            from kcore.kaithem import default
-
-            k = self._kaithem = default()
-        return k.runtime
+        return self._kaithem.runtime
 
     # -- building --------------------------------------------------------
 
@@ -179,12 +188,7 @@ class StateMachine:
         state with ``"__all__"``). Held strongly unless ``weak=True``."""
         if not callable(f):
             raise TypeError("subscriber must be callable, got %r" % (f,))
-        ref: Any = f
-        if weak:
-            try:
-                ref = weakref.WeakMethod(f)  # type: ignore[arg-type]
-            except TypeError:
-                ref = weakref.ref(f)
+        ref: Any = weak_callable(f) if weak else f
         with self.lock:
             self._subscribers.setdefault(state, []).append((ref, weak))
 
@@ -207,18 +211,18 @@ class StateMachine:
 
     @property
     def entered_state(self) -> float:
-        """Wall-clock time (``time.time()``) at which the current state was entered."""
+        """Wall-clock time (the clock's ``time()``) at which the current state was entered."""
         return self._entered_wall
 
     @property
     def age(self) -> float:
         """Seconds (monotonic) since the current state was entered."""
-        return time.monotonic() - self._entered_mono
+        return self._clock.monotonic() - self._entered_mono
 
     @property
     def stateage(self) -> tuple[str, float]:
         with self.lock:
-            return self._state, time.monotonic() - self._entered_mono
+            return self._state, self._clock.monotonic() - self._entered_mono
 
     # -- events and transitions ----------------------------------------------
 
@@ -256,7 +260,7 @@ class StateMachine:
         with self.lock:
             if condition and condition != self._state:
                 return
-            self._offset = float(t) - (time.monotonic() - self._entered_mono)
+            self._offset = float(t) - (self._clock.monotonic() - self._entered_mono)
             st = self.states.get(self._state)
             if st is not None:
                 self._arm_timer(st)
@@ -282,8 +286,8 @@ class StateMachine:
             old.exit()  # an exception here aborts the transition cleanly
         self._prev = self._state
         self._state = dest
-        self._entered_mono = time.monotonic()
-        self._entered_wall = time.time()
+        self._entered_mono = self._clock.monotonic()
+        self._entered_wall = self._clock.time()
         self._offset = 0.0
         self._seq += 1
         self._pending.append((self._seq, dest))
@@ -336,7 +340,7 @@ class StateMachine:
             if st is None or st.timer is None:
                 return
             length, dest = st.timer
-            pos = time.monotonic() - self._entered_mono + self._offset
+            pos = self._clock.monotonic() - self._entered_mono + self._offset
             if pos < length:  # moved by seek() meanwhile; re-arm
                 self._arm_timer(st)
                 return
@@ -421,15 +425,12 @@ class StateMachine:
             try:
                 f(state)
             except Exception as exc:  # noqa: BLE001 - a subscriber must not break the machine
-                _logger.log_error(
-                    "state machine %s subscriber %r failed: %r" % (self.name, f, exc)
+                report(
+                    "state machine %s subscriber %r failed: %r" % (self.name, f, exc),
+                    self._runtime.bus.post,
+                    ERROR_TOPIC,
+                    {"machine": self.name, "state": state, "error": repr(exc)},
                 )
-                try:
-                    self._runtime.bus.post(
-                        ERROR_TOPIC, {"machine": self.name, "state": state, "error": repr(exc)}
-                    )
-                except Exception as report_exc:  # noqa: BLE001 - reporting must not recurse
-                    _logger.log_warning("could not report an error: %r" % (report_exc,))
 
     def __repr__(self) -> str:
         return "<StateMachine %s in %r>" % (self.name, self._state)
@@ -446,14 +447,4 @@ class Namespace:
     UnknownStateError = UnknownStateError
 
     def __init__(self, kaithem: Any) -> None:
-        k = kaithem
-
-        class BoundStateMachine(StateMachine):
-            __doc__ = StateMachine.__doc__
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("kaithem", k)
-                super().__init__(*args, **kwargs)
-
-        BoundStateMachine.__name__ = BoundStateMachine.__qualname__ = "StateMachine"
-        self.StateMachine = BoundStateMachine
+        self.StateMachine = bind_class(StateMachine, kaithem)

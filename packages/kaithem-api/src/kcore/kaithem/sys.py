@@ -16,7 +16,9 @@ import subprocess
 import threading
 from typing import IO, Any, Mapping, Sequence, Union
 
+from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import stop_process_group
 
 __all__ = [
     "CommandError",
@@ -33,21 +35,30 @@ _Stream = Union[None, int, IO[Any]]
 
 class CommandError(KcoreError, subprocess.CalledProcessError):
     """The command exited with a non-zero status. ``returncode`` and ``output``
-    are set as by :class:`subprocess.CalledProcessError`; the message names
-    only the program, since arguments may hold secrets."""
+    are set as by :class:`subprocess.CalledProcessError`; ``cmd``, the
+    message, ``args`` and ``repr()`` name only the program, never its
+    arguments or environment, since those may hold secrets."""
+
+    def __init__(self, returncode: int, cmd: Any, output: Any = None) -> None:
+        program = _program(cmd)
+        super().__init__(returncode, program, output=output)
+        self.args = (str(self),)
 
     def __str__(self) -> str:
-        return "command %r exited with status %s" % (_program(self.cmd), self.returncode)
+        return "command %r exited with status %s" % (self.cmd, self.returncode)
 
 
 class CommandTimeout(KcoreError, subprocess.TimeoutExpired):
-    """The command ran longer than ``timeout`` seconds and was killed."""
+    """The command ran longer than ``timeout`` seconds and was killed with
+    its whole process group. Like :class:`CommandError`, it names only the
+    program."""
+
+    def __init__(self, cmd: Any, timeout: float, output: Any = None) -> None:
+        super().__init__(_program(cmd), timeout, output=output)
+        self.args = (str(self),)
 
     def __str__(self) -> str:
-        return "command %r timed out after %s seconds and was killed" % (
-            _program(self.cmd),
-            self.timeout,
-        )
+        return "command %r timed out after %s seconds and was killed" % (self.cmd, self.timeout)
 
 
 def _program(cmd: Any) -> str:
@@ -95,27 +106,37 @@ def shellex(
     ``cmd`` is an argument list; a string is accepted only with
     ``shell=True`` and then run by ``/bin/sh``. A non-zero exit raises
     :class:`CommandError`; running past ``timeout`` seconds kills the
-    command and raises :class:`CommandTimeout`. Standard error is not
+    command's whole process group (what it started too) and raises
+    :class:`CommandTimeout`. Standard error is not
     captured (it goes where this process's goes).
     """
     argv = _argv(cmd, shell)
+    # Its own process group, so a timeout kills what the command started too.
+    proc = subprocess.Popen(  # noqa: S603 - argv list; shell only when asked
+        argv,
+        shell=shell,  # noqa: S602
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(  # noqa: S603 - argv list; shell only when asked
-            argv,
-            shell=shell,  # noqa: S602
-            stdout=subprocess.PIPE,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            timeout=timeout,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            check=False,
+        out, _ = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process_group(proc)
+        out, _ = proc.communicate()
+        _logger.log_warning(
+            "command %r timed out after %s seconds; its process group was killed"
+            % (_program(argv), timeout)
         )
-    except subprocess.TimeoutExpired as e:
-        raise CommandTimeout(argv, e.timeout, output=e.output) from None
-    if done.returncode != 0:
-        raise CommandError(done.returncode, argv, output=done.stdout)
-    return done.stdout
+        raise CommandTimeout(argv, timeout or 0.0, output=out) from None
+    except BaseException:  # KeyboardInterrupt and the like: leave nothing behind
+        stop_process_group(proc)
+        raise
+    if proc.returncode != 0:
+        raise CommandError(proc.returncode, argv, output=out)
+    return out  # type: ignore[no-any-return]
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:

@@ -20,8 +20,8 @@ already notifying that tag, by that thread, still in order.
 
 Lifetimes are explicit: the registry keeps tags until ``tags.delete(name)``,
 subscribers until ``unsubscribe``, claims until ``release()``; ``weak=True``
-opts in to garbage-collection semantics. Timestamps are ``time.monotonic()``
-seconds; 0 means "never set".
+opts in to garbage-collection semantics. Timestamps are the instance clock's
+``monotonic()`` seconds; 0 means "never set".
 
 Expression tags (names starting with ``=``) and tag alarms evaluated Python
 code with ``eval`` in the original; they are deliberately not supported here
@@ -34,13 +34,13 @@ import copy
 import itertools
 import json
 import threading
-import time
 import weakref
 from collections import deque
 from typing import Any, Callable
 
 from kcore.common import logger as _logger
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace, weak_callable
 
 CREATED_TOPIC = "/system/tags/created"
 DELETED_TOPIC = "/system/tags/deleted"
@@ -139,7 +139,7 @@ class Claim:
         else:
             self._getter = None
             self._value = self.tag._process(value)
-            self.timestamp = time.monotonic() if timestamp is None else float(timestamp)
+            self.timestamp = self.tag._now() if timestamp is None else float(timestamp)
         self.annotation = annotation
 
     def _refresh(self, force: bool = False) -> None:
@@ -147,7 +147,7 @@ class Claim:
         getter = self._getter
         if getter is None:
             return
-        now = time.monotonic()
+        now = self.tag._now()
         if not force and now - self._last_fetch < self.tag._interval and self._last_fetch > 0:
             return
         with self._fetch_lock:
@@ -168,7 +168,7 @@ class Claim:
                 return
             with self.tag.lock:
                 self._value = processed
-                self.timestamp = time.monotonic()
+                self.timestamp = self.tag._now()
                 if self.expired:
                     self._unexpire()
 
@@ -272,7 +272,7 @@ class Claim:
         with tag.lock:
             if self.released or self.expiration <= 0:
                 return
-            stale = time.monotonic() - self.timestamp > self.expiration
+            stale = self.tag._now() - self.timestamp > self.expiration
             if stale and not self.expired:
                 self.expired = True
                 self.effective_priority = self.expired_priority
@@ -318,6 +318,7 @@ class GenericTagPointClass:
 
             kaithem = default()
         self._kaithem = kaithem
+        self._now: Callable[[], float] = kaithem.clock.monotonic
         self.name = normalize_tag_name(name)
         self.lock = threading.RLock()
         self._claims: dict[str, Claim] = {}
@@ -440,7 +441,7 @@ class GenericTagPointClass:
 
     @property
     def age(self) -> float:
-        return time.monotonic() - self._active.timestamp
+        return self._now() - self._active.timestamp
 
     @property
     def current_source(self) -> str:
@@ -546,12 +547,7 @@ class GenericTagPointClass:
             for ref, w in self._subscribers:
                 if (ref() if w else ref) == f:
                     return
-            new: Any = f
-            if weak:
-                try:
-                    new = weakref.WeakMethod(f)  # type: ignore[arg-type]
-                except TypeError:
-                    new = weakref.ref(f)
+            new: Any = weak_callable(f) if weak else f
             self._subscribers = [*self._subscribers, (new, weak)]
             self._update_targets()
         self._post_subscribers()
@@ -933,9 +929,8 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    return default().tags  # type: ignore[no-any-return]
+    ns: Namespace = default_namespace("tags")
+    return ns
 
 
 def get_tag(name: str) -> NumericTagPointClass:

@@ -22,6 +22,7 @@ import weakref
 from typing import Any, Callable, Optional, Tuple, Union
 
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace
 
 __all__ = [
     "DEFAULT_STRFTIME",
@@ -488,9 +489,7 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().time
+    ns: Namespace = default_namespace("time")
     return ns
 
 

@@ -13,6 +13,13 @@ hectobar).
 Conversions between two table units of different types (``V`` to ``A``)
 raise :class:`IncompatibleUnitsError` unless ``check_dimensions=False``, which
 restores the original's "just multiply" behaviour. pint always checks.
+
+Linear and offset units are defined exactly, as rational numbers built from
+their definitions (``ft`` is 12 ``in``, ``degF`` is ``degC`` x 9/5 + 32), and
+each pair of units converts through the exact ratio ``num/den`` (plus an
+exact offset), so documented round numbers come out exact:
+``convert(12, "in", "ft") == 1.0`` and ``convert(100, "degC", "degF") ==
+212.0``.
 """
 
 from __future__ import annotations
@@ -29,10 +36,19 @@ if TYPE_CHECKING:
 
     Number = Union[int, float]
     Funcs = Tuple[Callable[[Any], Any], Callable[[Any], Any]]
-    # type, factor (None for function units), to_base, from_base
+    Rational = Tuple[int, int]  # numerator, denominator > 0, in lowest terms
+    # exact definition: value_in_base = value * scale + offset
+    Exact = Tuple[Rational, Rational]
+    # type, factor (None for function units), to_base, from_base, exact (or None)
     Entry = Tuple[
-        str, Optional[float], Optional[Callable[[Any], Any]], Optional[Callable[[Any], Any]]
+        str,
+        Optional[float],
+        Optional[Callable[[Any], Any]],
+        Optional[Callable[[Any], Any]],
+        Optional[Exact],
     ]
+    # same type?, then y = (x * num + add) / den, or function(x) for non-linear units
+    Plan = Tuple[bool, Any, Any, Any, Optional[Callable[[Any], Any]]]
 
 __all__ = [
     "IncompatibleUnitsError",
@@ -48,6 +64,7 @@ __all__ = [
 
 MAX_UNIT_LENGTH = 128
 _CACHE_LIMIT = 1024
+_EXACT_INT = 2**53  # integers up to here are exact as floats
 
 
 class UnitError(KcoreError, ValueError):
@@ -67,11 +84,59 @@ class IncompatibleUnitsError(UnitError, TypeError):
 
 # -------------------------------------------------------------- the table
 
-# Exact values (NIST / pint definitions), so fast results match pint.
-_LB = 453.59237  # g, international avoirdupois pound
-_G0 = 9.80665  # standard gravity
-_PSI = 0.45359237 * _G0 / 0.0254**2  # lbf/in² in Pa
-_MMHG = 13595.1 * _G0 * 1e-3  # Pa: 1 mm of mercury at 13.5951 g/cm³
+# -- exact rationals as (numerator, denominator) pairs (``fractions`` costs
+# ~10 ms to import, more than this whole module)
+
+
+def _q(n: Union[int, float, str], d: int = 1) -> Rational:
+    """An exact rational from an int, a float (its exact binary value), or a
+    decimal string like ``"0.0254"`` or ``"1e-06"``, divided by ``d``."""
+    if isinstance(n, str):
+        mantissa, _, exp = n.lower().partition("e")
+        whole, _, frac = mantissa.partition(".")
+        num = int(whole + frac) if (whole + frac) not in ("", "-") else 0
+        e = (int(exp) if exp else 0) - len(frac)
+        return _q_norm(num * 10**e, d) if e >= 0 else _q_norm(num, d * 10**-e)
+    if isinstance(n, float):
+        a, b = n.as_integer_ratio()
+        return _q_norm(a, b * d)
+    return _q_norm(int(n), d)
+
+
+def _q_norm(n: int, d: int) -> Rational:
+    if d < 0:
+        n, d = -n, -d
+    g = math.gcd(n, d)
+    return (n // g, d // g)
+
+
+def _q_mul(a: Rational, b: Rational) -> Rational:
+    return _q_norm(a[0] * b[0], a[1] * b[1])
+
+
+def _q_div(a: Rational, b: Rational) -> Rational:
+    return _q_norm(a[0] * b[1], a[1] * b[0])
+
+
+def _q_sub(a: Rational, b: Rational) -> Rational:
+    return _q_norm(a[0] * b[1] - b[0] * a[1], a[1] * b[1])
+
+
+def _q_float(a: Rational) -> float:
+    return a[0] / a[1]
+
+
+# Exact definitions (NIST / pint), each in terms of the units it is defined by.
+_ONE, _NIL = (1, 1), (0, 1)
+_IN = _q("0.0254")  # m
+_FT = _q_mul((12, 1), _IN)
+_MILE = _q_mul((5280, 1), _FT)
+_LB = _q("453.59237")  # g, international avoirdupois pound
+_G0 = _q("9.80665")  # standard gravity, m/s²
+_PSI = _q_div(_q_mul(_q_mul(_LB, (1, 1000)), _G0), _q_mul(_IN, _IN))  # lbf/in² in Pa
+_MMHG = _q_mul(_q("13595.1", 1000), _G0)  # Pa: 1 mm of mercury at 13.5951 g/cm³
+_ZERO_C = _q("273.15")  # K
+_DEG_F = (5, 9)  # K per degF
 
 
 def _dbm_to_w(x: float) -> float:
@@ -90,22 +155,6 @@ def _ratio_to_db(x: float) -> float:
     return 10.0 * math.log10(x)
 
 
-def _degc_to_k(x: float) -> float:
-    return x + 273.15
-
-
-def _k_to_degc(x: float) -> float:
-    return x - 273.15
-
-
-def _degf_to_k(x: float) -> float:
-    return (x + 459.67) * 5.0 / 9.0
-
-
-def _k_to_degf(x: float) -> float:
-    return x * 9.0 / 5.0 - 459.67
-
-
 #: type -> (base symbol, pint spelling of the base or None)
 BUILTIN_TYPES: Dict[str, Tuple[str, Optional[str]]] = {
     "mass": ("g", "g"),
@@ -121,44 +170,56 @@ BUILTIN_TYPES: Dict[str, Tuple[str, Optional[str]]] = {
     "boolean": ("boolean", None),
 }
 
-#: symbol -> (type, factor or (to_base, from_base))
-BUILTIN_UNITS: Dict[str, Tuple[str, Union[float, Funcs]]] = {
-    "g": ("mass", 1.0),
-    "lb": ("mass", _LB),
-    "oz": ("mass", _LB / 16),
-    "m": ("length", 1.0),
-    "in": ("length", 0.0254),
-    "ft": ("length", 0.3048),
-    "mile": ("length", 1609.344),
-    "K": ("temperature", 1.0),
-    "degC": ("temperature", (_degc_to_k, _k_to_degc)),
-    "degF": ("temperature", (_degf_to_k, _k_to_degf)),
-    "V": ("voltage", 1.0),
-    "A": ("current", 1.0),
-    "W": ("power", 1.0),
-    "dBm": ("power", (_dbm_to_w, _w_to_dbm)),
-    "U": ("ratio", 1.0),
-    "uno": ("ratio", 1.0),
-    "%": ("ratio", 0.01),
-    "ppm": ("ratio", 1e-6),
-    "ppb": ("ratio", 1e-9),
-    "dB": ("ratio", (_db_to_ratio, _ratio_to_db)),
-    "Pa": ("pressure", 1.0),
-    "psi": ("pressure", _PSI),
-    "PSI": ("pressure", _PSI),
-    "ksi": ("pressure", _PSI * 1000),
-    "bar": ("pressure", 100000.0),
-    "millibar": ("pressure", 100.0),
-    "mmHg": ("pressure", _MMHG),
-    "KPH": ("speed", 1.0),
-    "km/h": ("speed", 1.0),
-    "MPH": ("speed", 1.609344),
-    "m3/min": ("flow", 1.0),
-    "cfm": ("flow", 0.3048**3),
-    "gpm": ("flow", 231 * 0.0254**3),
-    "boolean": ("boolean", 1.0),
-    "bool": ("boolean", 1.0),
+#: symbol -> (type, exact scale, exact offset): value_in_base = value * scale + offset
+EXACT_UNITS: Dict[str, Tuple[str, Rational, Rational]] = {
+    "g": ("mass", _ONE, _NIL),
+    "lb": ("mass", _LB, _NIL),
+    "oz": ("mass", _q_mul(_LB, (1, 16)), _NIL),
+    "m": ("length", _ONE, _NIL),
+    "in": ("length", _IN, _NIL),
+    "ft": ("length", _FT, _NIL),
+    "mile": ("length", _MILE, _NIL),
+    "K": ("temperature", _ONE, _NIL),
+    "degC": ("temperature", _ONE, _ZERO_C),
+    "degF": ("temperature", _DEG_F, _q_sub(_ZERO_C, _q_mul((32, 1), _DEG_F))),
+    "V": ("voltage", _ONE, _NIL),
+    "A": ("current", _ONE, _NIL),
+    "W": ("power", _ONE, _NIL),
+    "U": ("ratio", _ONE, _NIL),
+    "uno": ("ratio", _ONE, _NIL),
+    "%": ("ratio", (1, 100), _NIL),
+    "ppm": ("ratio", (1, 10**6), _NIL),
+    "ppb": ("ratio", (1, 10**9), _NIL),
+    "Pa": ("pressure", _ONE, _NIL),
+    "psi": ("pressure", _PSI, _NIL),
+    "PSI": ("pressure", _PSI, _NIL),
+    "ksi": ("pressure", _q_mul((1000, 1), _PSI), _NIL),
+    "bar": ("pressure", (100000, 1), _NIL),
+    "millibar": ("pressure", (100, 1), _NIL),
+    "mmHg": ("pressure", _MMHG, _NIL),
+    "KPH": ("speed", _ONE, _NIL),
+    "km/h": ("speed", _ONE, _NIL),
+    "MPH": ("speed", _q_mul(_MILE, (1, 1000)), _NIL),
+    "m3/min": ("flow", _ONE, _NIL),
+    "cfm": ("flow", _q_mul(_q_mul(_FT, _FT), _FT), _NIL),
+    "gpm": ("flow", _q_mul((231, 1), _q_mul(_q_mul(_IN, _IN), _IN)), _NIL),
+    "boolean": ("boolean", _ONE, _NIL),
+    "bool": ("boolean", _ONE, _NIL),
 }
+
+
+def _affine(scale: Rational, offset: Rational) -> Funcs:
+    k, o = _q_float(scale), _q_float(offset)
+    return (lambda x: x * k + o, lambda x: (x - o) / k)
+
+
+#: symbol -> (type, factor or (to_base, from_base)): the original's raw table
+BUILTIN_UNITS: Dict[str, Tuple[str, Union[float, Funcs]]] = {
+    sym: (typ, _q_float(scale) if not offset[0] else _affine(scale, offset))
+    for sym, (typ, scale, offset) in EXACT_UNITS.items()
+}
+BUILTIN_UNITS["dBm"] = ("power", (_dbm_to_w, _w_to_dbm))
+BUILTIN_UNITS["dB"] = ("ratio", (_db_to_ratio, _ratio_to_db))
 
 #: one-character SI prefixes accepted before linear table units
 PREFIXES: Dict[str, float] = {
@@ -264,20 +325,24 @@ class UnitTable:
         self._pint_bases: Dict[str, Optional[str]] = {}
         self._entries: Dict[str, Entry] = {}
         self._prefixed: Dict[str, Optional[Entry]] = {}
+        self._plans: Dict[Tuple[str, str], Plan] = {}
         self._lock = allocate_lock()
         for typ, (base, pint_base) in BUILTIN_TYPES.items():
             self.base_units[typ] = base
             self._pint_bases[typ] = pint_base
         for sym, (typ, spec) in BUILTIN_UNITS.items():
-            self._store(sym, typ, spec)
+            exact = EXACT_UNITS.get(sym)
+            self._store(sym, typ, spec, exact[1:] if exact else None)
 
     # -- lookup ----------------------------------------------------------
 
-    def _store(self, name: str, typ: str, spec: Union[float, Funcs]) -> None:
+    def _store(
+        self, name: str, typ: str, spec: Union[float, Funcs], exact: Optional[Exact]
+    ) -> None:
         if isinstance(spec, tuple):
-            entry: Entry = (typ, None, spec[0], spec[1])
+            entry: Entry = (typ, None, spec[0], spec[1], exact)
         else:
-            entry = (typ, float(spec), None, None)
+            entry = (typ, float(spec), None, None, exact)
         self.units[name] = spec
         self.unit_types[name] = typ
         self._entries[name] = entry
@@ -297,23 +362,71 @@ class UnitTable:
         rest = unit[1:]
         base = self._entries.get(rest)
         if scale is not None and base is not None and unit not in NOT_PREFIXED:
-            typ, factor, _, _ = base
+            typ, factor, _, _, exact = base
             if factor is None:
                 raise UnitError(
                     "unit %r: an SI prefix cannot be applied to %r, which is not a "
                     "simple multiple of its base unit" % (unit, rest)
                 )
             if typ not in _UNPREFIXABLE_TYPES and rest.isalpha():
-                entry = (typ, scale * factor, None, None)
+                exact_prefixed = None
+                if exact is not None:
+                    exact_prefixed = (_q_mul(_q(repr(scale)), exact[0]), exact[1])
+                entry = (typ, scale * factor, None, None, exact_prefixed)
         if len(self._prefixed) >= _CACHE_LIMIT:
             self._prefixed.clear()
         self._prefixed[unit] = entry
         return entry
 
     def lookup(self, unit: str) -> Optional[Entry]:
-        """``(type, factor, to_base, from_base)`` of a fast unit, else None."""
+        """``(type, factor, to_base, from_base, exact)`` of a fast unit, else None."""
         entry = self._entries.get(unit)
         return entry if entry is not None else self._resolve(unit)
+
+    def _plan(self, fr: str, to: str) -> Optional[Plan]:
+        """How to convert between two fast units (cached), or None when one
+        of them is not a fast unit."""
+        try:
+            a = self._entries.get(fr)
+            b = self._entries.get(to)
+        except TypeError:  # unhashable
+            raise TypeError("units must be strings, got %r and %r" % (fr, to)) from None
+        if a is None:
+            a = self._resolve(fr)
+        if b is None:
+            b = self._resolve(to)
+        if a is None or b is None:
+            return None
+        same = a[0] == b[0]
+        ea, eb = a[4], b[4]
+        plan: Plan
+        if ea is not None and eb is not None:
+            # y = x * sa/sb + (oa - ob)/sb from the exact definitions, written
+            # over one denominator as (x * num + add) / den: with integers a
+            # float can hold exactly, an integer input rounds once at the end.
+            ratio = _q_div(ea[0], eb[0])
+            offset = _q_div(_q_sub(ea[1], eb[1]), eb[0])
+            den = ratio[1] * offset[1] // math.gcd(ratio[1], offset[1])
+            num = ratio[0] * (den // ratio[1])
+            add = offset[0] * (den // offset[1])
+            if max(abs(num), abs(add), den) < _EXACT_INT:
+                plan = (same, num, add, den, None)
+            else:
+                plan = (same, _q_float(ratio), _q_float(offset), 1, None)
+        else:
+            to_base = a[2] if a[1] is None else _scale(a[1])
+            from_base = b[3] if b[1] is None else _scale(1 / b[1])
+            assert to_base is not None and from_base is not None
+
+            def through_base(x: Any) -> Any:
+                return from_base(to_base(x))
+
+            plan = (same, 1, 0, 1, through_base)
+        with self._lock:
+            if len(self._plans) >= _CACHE_LIMIT:
+                self._plans.clear()
+            self._plans[(fr, to)] = plan
+        return plan
 
     # -- public API ---------------------------------------------------------
 
@@ -327,31 +440,29 @@ class UnitTable:
         base (``convert(1, "degC", "degR")``)."""
         if fr == to:
             return value
-        entries = self._entries
         try:
-            a = entries.get(fr)
-            b = entries.get(to)
+            plan = self._plans.get((fr, to))
         except TypeError:  # unhashable
             raise TypeError("units must be strings, got %r and %r" % (fr, to)) from None
-        if a is None:
-            a = self._resolve(fr)
-        if b is None:
-            b = self._resolve(to)
-        if a is None or b is None:
-            return self._convert_slow(value, fr, to, a, b)
-        if a[0] != b[0]:
+        if plan is None:
+            plan = self._plan(fr, to)
+            if plan is None:
+                return self._convert_slow(value, fr, to, self.lookup(fr), self.lookup(to))
+        same, num, add, den, func = plan
+        if not same:
             if check_dimensions is None:
                 check_dimensions = self.check_dimensions
             if check_dimensions:
                 raise IncompatibleUnitsError(
                     "cannot convert %r (%s) to %r (%s); pass check_dimensions=False "
-                    "to multiply anyway" % (fr, a[0], to, b[0])
+                    "to multiply anyway" % (fr, self.get_type(fr), to, self.get_type(to))
                 )
         try:
-            x = value * a[1] if a[1] is not None else a[2](value)  # type: ignore[misc]
-            return x / b[1] if b[1] is not None else b[3](x)  # type: ignore[misc]
+            if func is not None:
+                return func(value)
+            return (value * num + add) / den if add else value * num / den
         except TypeError:
-            if not isinstance(value, (int, float)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise TypeError(
                     "convert() needs a number, got %s %r" % (type(value).__name__, value)
                 ) from None
@@ -419,6 +530,7 @@ class UnitTable:
                     % (name, type, base, base_entry[0])
                 )
         spec: Union[float, Funcs]
+        exact: Optional[Exact] = None
         if isinstance(multiplier, tuple):
             if len(multiplier) != 2 or not all(callable(f) for f in multiplier):
                 raise UnitError(
@@ -434,6 +546,11 @@ class UnitTable:
                 )
             if not math.isfinite(multiplier) or multiplier == 0:
                 raise UnitError("unit %r: multiplier must be finite and non-zero" % name)
+            exact_multiplier = _q(multiplier)
+            if base_entry is None:
+                exact = (exact_multiplier, _NIL)
+            elif base_entry[4] is not None:
+                exact = (_q_mul(exact_multiplier, base_entry[4][0]), base_entry[4][1])
             if base_entry is None:
                 spec = float(multiplier)
             elif base_entry[1] is not None:
@@ -446,8 +563,9 @@ class UnitTable:
             if type not in self.base_units and spec == 1.0:
                 self.base_units[type] = name
                 self._pint_bases.setdefault(type, None)
-            self._store(name, type, spec)
+            self._store(name, type, spec, exact)
             self._prefixed.clear()
+            self._plans.clear()
 
     def get_type(self, unit: str) -> str:
         """The type (``"length"``, ``"pressure"``, ...) of a fast unit;
@@ -469,6 +587,7 @@ class UnitTable:
         new._pint_bases = dict(self._pint_bases)
         new._entries = dict(self._entries)
         new._prefixed = {}
+        new._plans = {}
         new._lock = allocate_lock()
         return new
 
@@ -480,7 +599,7 @@ def _scale(k: float) -> Callable[[Any], Any]:
 def _compose(spec: Funcs, base_entry: Entry) -> Funcs:
     """(to_base, from_base) of a unit given in terms of a non-base unit."""
     to_unit, from_unit = spec
-    _, factor, b_to, b_from = base_entry
+    _, factor, b_to, b_from, _ = base_entry
     if factor is not None:
         k = factor
         return (lambda x: to_unit(x) * k, lambda x: from_unit(x / k))

@@ -11,7 +11,12 @@ follows the original's rules:
 * an unknown user has nothing (the original gave it the guest's rights).
 
 Passwords are stored as scrypt hashes (``hashlib.scrypt``, 16-byte random
-salt, parameters kept with each hash) and compared in constant time. The
+salt, parameters kept with each hash) and compared in constant time. Only
+the parameters this module writes are accepted (r=8, p=1, N = 2^10 to
+2^15): checking one password costs at most :data:`MAX_SCRYPT_MEMORY`
+(32 MiB) and a fraction of a second; a stored hash asking for more is
+refused at once with :class:`UsersError`, never a MemoryError or seconds of
+CPU. The
 users file, ``<vardir>/users/users.json`` (or ``config["users_file"]``),
 is written through ``kaithem.persist`` atomically and created 0600; it is
 read on first use, not at import. When a user loses a permission,
@@ -32,6 +37,7 @@ from collections import deque
 from typing import Any, Callable
 
 from kcore.common.platform import KcoreError
+from kcore.kaithem._support import default_namespace
 
 __all__ = [
     "ALL_PERMISSIONS",
@@ -57,6 +63,10 @@ FILE_VERSION = 1
 SCRYPT_LOG2_N = 14  # N = 16384, r = 8: 16 MiB and some 50 ms per hash
 SCRYPT_R = 8
 SCRYPT_P = 1
+#: the only scrypt costs written or accepted: log2(N) in this range, r=8, p=1
+SCRYPT_LOG2_N_RANGE = range(10, 16)
+#: scrypt needs 128 * r * N bytes: at most 32 MiB for a hash this module accepts
+MAX_SCRYPT_MEMORY = 128 * SCRYPT_R * (1 << max(SCRYPT_LOG2_N_RANGE))
 SALT_BYTES = 16
 HASH_BYTES = 32
 MAX_PASSWORD = 1024  # bytes of UTF-8; bounds the work an attacker can ask for
@@ -120,15 +130,17 @@ def _password_bytes(password: Any) -> bytes:
     return raw
 
 
-def _scrypt(password: bytes, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+def _scrypt(
+    password: bytes, salt: bytes, log2_n: int, r: int, p: int, dklen: int = HASH_BYTES
+) -> bytes:
     return hashlib.scrypt(
         password,
         salt=salt,
         n=1 << log2_n,
         r=r,
         p=p,
-        maxmem=256 * r * (1 << log2_n) + (1 << 20),
-        dklen=HASH_BYTES,
+        maxmem=2 * MAX_SCRYPT_MEMORY,
+        dklen=dklen,
     )
 
 
@@ -136,8 +148,11 @@ def hash_password(password: str, *, log2_n: int = SCRYPT_LOG2_N) -> str:
     """``$scrypt$ln=14,r=8,p=1$<salt>$<hash>`` for ``password`` with a fresh
     random salt (base64 without padding)."""
     raw = _password_bytes(password)
-    if not 10 <= log2_n <= 20:
-        raise ValueError("scrypt log2_n must be in 10..20")
+    if log2_n not in SCRYPT_LOG2_N_RANGE:
+        raise ValueError(
+            "scrypt log2_n must be in %d..%d"
+            % (SCRYPT_LOG2_N_RANGE.start, SCRYPT_LOG2_N_RANGE.stop - 1)
+        )
     salt = secrets.token_bytes(SALT_BYTES)
     digest = _scrypt(raw, salt, log2_n, SCRYPT_R, SCRYPT_P)
     return "$scrypt$ln=%d,r=%d,p=%d$%s$%s" % (log2_n, SCRYPT_R, SCRYPT_P, _b64(salt), _b64(digest))
@@ -153,9 +168,20 @@ def _parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes]:
         raise UsersError("a stored password hash is malformed") from None
     if empty or scheme != "scrypt":
         raise UsersError("a stored password hash is not an scrypt hash")
-    # Bounds, so a tampered file cannot make a login use gigabytes of memory.
-    if not (10 <= log2_n <= 20 and 1 <= r <= 32 and 1 <= p <= 16 and 8 <= len(digest_b) <= 64):
-        raise UsersError("a stored password hash has out-of-range parameters")
+    # Only what hash_password() writes, so a tampered file cannot make a
+    # login use gigabytes of memory or seconds of CPU.
+    if not (
+        log2_n in SCRYPT_LOG2_N_RANGE
+        and r == SCRYPT_R
+        and p == SCRYPT_P
+        and 8 <= len(salt_b) <= 64
+        and 16 <= len(digest_b) <= 64
+    ):
+        raise UsersError(
+            "a stored password hash has scrypt parameters this library does not accept "
+            "(ln=%d..%d, r=%d, p=%d)"
+            % (SCRYPT_LOG2_N_RANGE.start, SCRYPT_LOG2_N_RANGE.stop - 1, SCRYPT_R, SCRYPT_P)
+        )
     return log2_n, r, p, salt_b, digest_b
 
 
@@ -166,15 +192,7 @@ def verify_password(password: str, stored: str) -> bool:
         raw = _password_bytes(password)
     except ValueError:
         return False
-    candidate = hashlib.scrypt(
-        raw,
-        salt=salt,
-        n=1 << log2_n,
-        r=r,
-        p=p,
-        maxmem=256 * r * (1 << log2_n) + (1 << 20),
-        dklen=len(digest),
-    )
+    candidate = _scrypt(raw, salt, log2_n, r, p, len(digest))
     return hmac.compare_digest(candidate, digest)
 
 
@@ -217,11 +235,15 @@ class Namespace:
 
         return os.path.join(vardir_of(self._kaithem), "users", "users.json")
 
+    def _root(self) -> str:
+        """The trusted directory the users file lives in (links below it are refused)."""
+        return os.path.dirname(os.path.dirname(self.filename)) or os.sep
+
     def _data(self) -> dict[str, Any]:
         if self._db is None:
             path = self.filename
             if os.path.exists(path):
-                db = self._kaithem.persist.load(path, expand=False)
+                db = self._kaithem.persist.load_at(self._root(), path)
                 self._db = self._validated(db, path)
             else:
                 self._db = {"version": FILE_VERSION, "users": {}, "groups": {}}
@@ -253,7 +275,7 @@ class Namespace:
         return db
 
     def _save(self) -> None:
-        self._kaithem.persist.save(self._data(), self.filename, private=True, expand=False)
+        self._kaithem.persist.save_at(self._root(), self.filename, self._data(), private=True)
 
     def reload(self) -> None:
         """Forget the in-memory copy; the file is read again on next use."""
@@ -536,9 +558,7 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    ns: Namespace = default().users
+    ns: Namespace = default_namespace("users")
     return ns
 
 

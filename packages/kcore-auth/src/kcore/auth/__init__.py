@@ -32,6 +32,7 @@ from kcore.auth.api import (
 )
 from kcore.auth.db import RegistrationDB
 from kcore.auth.errors import (
+    AuthArgumentError,
     AuthDBError,
     AuthDBPermissionError,
     AuthNError,
@@ -70,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kcore.auth.cli import main, parse_args  # noqa: F401
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in ("main", "parse_args"):
         from kcore.auth import cli
 
@@ -88,6 +89,7 @@ __all__ = [
     "REGISTRATION_DB",
     "REPLAY_GUARD",
     "TOKEN_VERSION",
+    "AuthArgumentError",
     "AuthDBError",
     "AuthDBPermissionError",
     "AuthNError",

@@ -18,7 +18,7 @@ from kcore.auth.tokens import (
     VerificationParams,
     VerificationResults,
     coerce_shared_secret,
-    parse_token,
+    parse_or_reject,
     verify_token_given_shared_secret,
 )
 
@@ -128,12 +128,11 @@ def verify_token(
     A bad token gives ``ok=False`` and a status saying what was wrong (never
     the expected token). A DB that cannot be used (wrong password, loose
     permissions, damaged) raises :class:`AuthDBError`/:class:`AuthDBPermissionError`.
+    A ``max_time_delta`` that is not a finite number raises :class:`AuthArgumentError`.
     """
-    if not token:
-        return VerificationResults(False, "no authN token provided")
-    parsed = parse_token(token, legacy)
-    if isinstance(parsed, str):
-        return VerificationResults(False, parsed)
+    parsed = parse_or_reject(token, legacy, max_time_delta)
+    if isinstance(parsed, VerificationResults):
+        return parsed
     if db_filename is None:
         with _memory_lock:
             ss = RegistrationDB._find(

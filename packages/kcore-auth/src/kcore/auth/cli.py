@@ -172,7 +172,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.command is None:
             raise _Exit(-1, "-v needs -c COMMAND (the command the token was made for)")
         if not args.hostname:
-            sys.stderr.write("warning: no -H given: the client address is not checked\n")
+            print(
+                "WARNING- no client address provided via --hostname flag, so client host "
+                "checking is disabled."
+            )
         r = api.verify_token(
             args.verify,
             args.command,

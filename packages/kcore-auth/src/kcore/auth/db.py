@@ -7,6 +7,9 @@ File format (JSON, created mode 0600, replaced atomically)::
      "registrations": "kcrypt1:...",      # kcore.uncommon.encrypt(JSON, db_passwd)
      "replay": {"<key id>": <max accepted token time, microseconds>, ...}}
 
+The encrypted registrations are ``{"format": "kcore.dict-of-dataclasses/1",
+"type": "SharedSecret", "data": {"<host>:<user>": {fields}, ...}}``.
+
 Registrations are encrypted with the DB password (scrypt + AES-GCM, fresh
 random salt each write). Replay keys are HMAC-SHA256(file salt, host/user/
 command), so the file names no commands in clear. Every read-modify-write runs
@@ -42,6 +45,7 @@ from kcore.auth.tokens import (
 )
 
 DB_FORMAT = "kcore-auth-db/1"
+REGISTRATIONS_FORMAT = "kcore.dict-of-dataclasses/1"
 MAX_DB_BYTES = 16 * 1024 * 1024
 REPLAY_KEEP_SECONDS = 24 * 3600  # replay entries older than this (and the window) are pruned
 LOCK_TIMEOUT = 30.0
@@ -55,6 +59,37 @@ _cache_lock = threading.Lock()
 
 def _cache_key(password: str, blob: str) -> bytes:
     return hashlib.sha256(b"%d:%s%s" % (len(password), password.encode(), blob.encode())).digest()
+
+
+def dumps_registrations(regs: Dict[str, SharedSecret]) -> str:
+    doc = {
+        "format": REGISTRATIONS_FORMAT,
+        "type": "SharedSecret",
+        "data": {key: ss.to_fields() for key, ss in regs.items()},
+    }
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def loads_registrations(text: str) -> Dict[str, SharedSecret]:
+    """Parse and check every registration (AuthNError naming the key otherwise)."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise AuthNError("registrations are not valid JSON") from None
+    if (
+        not isinstance(doc, dict)
+        or doc.get("format") != REGISTRATIONS_FORMAT
+        or doc.get("type") not in (None, "SharedSecret")
+        or not isinstance(doc.get("data"), dict)
+    ):
+        raise AuthNError("not a %s document of SharedSecret" % REGISTRATIONS_FORMAT)
+    out = {}
+    for key, fields in doc["data"].items():
+        try:
+            out[key] = SharedSecret.from_fields(fields)
+        except AuthNError as e:
+            raise AuthNError('key "%s": %s' % (key, e)) from None
+    return out
 
 
 def _check_password(db_passwd: Any) -> str:
@@ -94,16 +129,25 @@ class RegistrationDB:
 
     def _read_raw(self) -> Optional[str]:
         """The file's text, after the permission check; None if it does not exist."""
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: no symlinks.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            fd = os.open(self.filename, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(self.filename, flags | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise AuthDBError("cannot open registration DB %s: %s" % (self.filename, e.strerror))
+            raise AuthDBError(
+                "cannot open registration DB %s: %s" % (self.filename, e.strerror)
+            ) from None
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        if not stat.S_ISREG(st.st_mode):  # a directory, FIFO, socket or device
+            os.close(fd)
+            raise AuthDBError("registration DB %s is not a regular file" % self.filename)
         with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise AuthDBError("registration DB %s is not a regular file" % self.filename)
             if st.st_mode & 0o077:
                 raise AuthDBPermissionError(
                     "registration DB %s has mode %03o: it must not be readable or writable by "
@@ -198,17 +242,16 @@ class RegistrationDB:
             hit = _cache.get(key)
         if hit is not None:
             return dict(hit)
-        from kcore.uncommon import DecryptionError, SerializationError, decrypt
-        from kcore.uncommon.dcdict import loads_dict_of_dataclasses
+        from kcore.uncommon import DecryptionError, decrypt
 
         try:
-            regs = loads_dict_of_dataclasses(decrypt(blob, self.db_passwd), SharedSecret)
+            regs = loads_registrations(decrypt(blob, self.db_passwd))
         except DecryptionError:
             raise AuthDBError(
                 "cannot decrypt registration DB %s: wrong DB password (or the "
                 "file was modified)" % self.filename
             ) from None
-        except (SerializationError, AuthNError) as e:
+        except AuthNError as e:
             raise AuthDBError(
                 "registration DB %s holds a bad entry: %s" % (self.filename, e)
             ) from None
@@ -226,11 +269,8 @@ class RegistrationDB:
         out = {k: doc[k] for k in ("format", "salt", "registrations", "replay")}
         if regs is not None:
             from kcore.uncommon import encrypt
-            from kcore.uncommon.dcdict import dumps_dict_of_dataclasses
 
-            out["registrations"] = encrypt(
-                dumps_dict_of_dataclasses(regs, SharedSecret), self.db_passwd
-            )
+            out["registrations"] = encrypt(dumps_registrations(regs), self.db_passwd)
             with _cache_lock:
                 _cache[_cache_key(self.db_passwd, out["registrations"])] = dict(regs)
         write_file_atomic(
@@ -304,7 +344,13 @@ class RegistrationDB:
             return result
 
     def _check(
-        self, doc, parsed, command, client_addr, max_time_delta, now
+        self,
+        doc: Dict[str, Any],
+        parsed: ParsedToken,
+        command: str,
+        client_addr: Optional[str],
+        max_time_delta: Optional[float],
+        now: Optional[float],
     ) -> Tuple[VerificationResults, Optional[SharedSecret]]:
         ss = self._find(self._registrations(doc), parsed.hostname, client_addr, parsed.username)
         if ss is None:

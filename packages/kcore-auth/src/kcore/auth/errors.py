@@ -10,6 +10,10 @@ class AuthNError(KcoreError):
     """Root of every error kcore.auth raises on purpose (original name kept)."""
 
 
+class AuthArgumentError(AuthNError, ValueError):
+    """A bad argument to a kcore.auth function (e.g. a NaN time window), not a bad token."""
+
+
 class TokenRejected(AuthNError, ValueError):
     """A token did not verify; ``str()`` is the verification status."""
 

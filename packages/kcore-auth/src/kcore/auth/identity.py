@@ -1,9 +1,9 @@
 """The machine's identity, mixed into every client secret.
 
-Read once per process and cached (never a command per token). Sources, first
-valid one wins:
+Sources, first valid one wins:
 
-1. ``$PUID`` (verbatim; the documented override for containers and tests);
+1. ``$PUID`` (verbatim; the documented override for containers and tests),
+   read again at every use, as the original did;
 2. ``/etc/machine-id``, then ``/var/lib/dbus/machine-id`` — inside a
    container only if bind-mounted from the host (an image's copy is shared by
    every container started from it, so it identifies nothing);
@@ -11,9 +11,11 @@ valid one wins:
 4. the CPU serial number of a Raspberry Pi (``/proc/cpuinfo`` ``Serial``,
    ``/proc/device-tree/serial-number``).
 
-Values that are empty, all zeros/ones, or known firmware placeholders are
-skipped. Nothing found raises :class:`MachineIdentityError` naming what was
-tried: the original silently fell back to a constant in containers.
+The hardware sources (2-4) are read once per process and cached (never a
+command per token). Values that are empty, all zeros/ones, or known firmware
+placeholders are skipped. Nothing found raises :class:`MachineIdentityError`
+naming what was tried: the original silently fell back to a constant in
+containers.
 
 The raw id never leaves this module: the identity is a keyed SHA-256 of it
 (``v3p:<source>:<32 hex>``), as machine-id(5) recommends.
@@ -99,13 +101,24 @@ def read_machine_identity(
     ``root`` and ``environ`` are injectable so tests can fake a machine.
     """
     env = os.environ if environ is None else environ
+    from_env = _puid(env)
+    if from_env is not None:
+        return from_env
+    return _read_hardware_identity(root, env)
+
+
+def _puid(env: Mapping[str, str]) -> Optional[Tuple[str, str]]:
     puid = env.get(PUID_ENV)
-    if puid is not None:
-        if not puid.strip():
-            raise MachineIdentityError(
-                "$%s is set but empty: unset it or give it a per-machine secret" % PUID_ENV
-            )
-        return puid, "$" + PUID_ENV
+    if puid is None:
+        return None
+    if not puid.strip():
+        raise MachineIdentityError(
+            "$%s is set but empty: unset it or give it a per-machine secret" % PUID_ENV
+        )
+    return puid, "$" + PUID_ENV
+
+
+def _read_hardware_identity(root: str, env: Mapping[str, str]) -> Tuple[str, str]:
     container = in_container(root, env)
     tried: List[str] = []
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
@@ -158,11 +171,15 @@ def read_machine_identity(
 
 
 def get_machine_identity() -> Tuple[str, str]:
-    """The cached ``(identity, source)`` for this process."""
+    """``(identity, source)``: ``$PUID`` as it is now, else the hardware identity
+    (looked up once per process)."""
     global _cached
+    from_env = _puid(os.environ)
+    if from_env is not None:
+        return from_env
     with _lock:
         if _cached is None:
-            _cached = read_machine_identity()
+            _cached = _read_hardware_identity("/", os.environ)
         return _cached
 
 
@@ -172,7 +189,7 @@ def get_machine_private_data() -> str:
 
 
 def reset_machine_identity_cache() -> None:
-    """Forget the cached identity (after changing $PUID, in tests)."""
+    """Forget the cached hardware identity (tests; a changed ``$PUID`` needs no reset)."""
     global _cached
     with _lock:
         _cached = None

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import re
 import socket
 import struct
@@ -30,7 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
 
-from kcore.auth.errors import AuthNError, TokenRejected
+from kcore.auth.errors import AuthArgumentError, AuthNError, TokenRejected
 
 TOKEN_VERSION = "v3"  # noqa: S105 - a format tag, not a password
 LEGACY_TOKEN_VERSION = "v2"  # noqa: S105
@@ -160,21 +161,30 @@ class SharedSecret:
                 fields = json.loads(src)
             except ValueError:
                 raise AuthNError("registration string is not valid JSON") from None
-            if not isinstance(fields, dict):
-                raise AuthNError("registration JSON must be an object")
         else:
             fields = _parse_call(src)
+        return SharedSecret.from_fields(fields)
+
+    @staticmethod
+    def from_fields(fields: Any) -> SharedSecret:
+        """A registration from a dict of its fields (JSON), checked like any other."""
+        if not isinstance(fields, dict):
+            raise AuthNError("registration must be an object of fields")
         names = {f.name for f in dataclasses.fields(SharedSecret)}
         unknown = set(fields) - names
         if unknown:
             raise AuthNError(
-                "registration string has unknown field(s): %s"
+                "registration has unknown field(s): %s"
                 % ", ".join(sorted(_safe(u) for u in unknown))
             )
         try:
             return SharedSecret(**fields)
         except TypeError:
-            raise AuthNError("registration string is missing a required field") from None
+            raise AuthNError("registration is missing a required field") from None
+
+    def to_fields(self) -> Dict[str, Any]:
+        """The fields as a dict (what :meth:`from_fields` reads)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(SharedSecret)}
 
     @staticmethod
     def generate(
@@ -416,6 +426,9 @@ class VerificationParams:
     must_be_later_than_last_check: bool = True
     legacy: bool = False
 
+    def __post_init__(self) -> None:
+        check_max_time_delta(self.max_time_delta)
+
 
 @dataclass
 class VerificationResults:
@@ -453,6 +466,25 @@ def compare_hosts(host1: Optional[str], host2: Optional[str]) -> bool:
         return False
 
 
+def check_max_time_delta(max_time_delta: Any) -> Optional[float]:
+    """The time window in seconds, or None for no time check (None, 0 or False, as
+    in the original). Anything else must be a finite number > 0: NaN would
+    accept every time (no comparison with it is true), infinity too."""
+    if max_time_delta is None or max_time_delta is False or max_time_delta == 0:
+        return None
+    if (
+        isinstance(max_time_delta, bool)
+        or not isinstance(max_time_delta, (int, float))
+        or not math.isfinite(max_time_delta)
+        or max_time_delta < 0
+    ):
+        raise AuthArgumentError(
+            "max_time_delta must be a finite number of seconds > 0, or 0/None for no time "
+            "check, not %r" % (max_time_delta,)
+        )
+    return float(max_time_delta)
+
+
 def check_token(
     parsed: ParsedToken,
     command: str,
@@ -461,26 +493,29 @@ def check_token(
     max_time_delta: Optional[float],
     now: Optional[float],
 ) -> Optional[str]:
-    """Every stateless check, MAC last; None if the token is authentic."""
+    """Every stateless check; None if the token is authentic.
+
+    The cheap checks and the MAC come first: the client address, which may
+    need DNS, is compared only for a token that proved it holds the secret,
+    so a forged token costs no lookup.
+    """
+    window = check_max_time_delta(max_time_delta)
     if parsed.version != ss.version_tag:
         return "token is %s but the registration is %s: re-register or re-generate" % (
             parsed.version,
             ss.version_tag,
         )
-    expected = ss.server_override_hostname or ss.hostname
-    if client_addr and expected != "*" and not compare_hosts(client_addr, expected):
-        return 'Wrong hostname.  Saw "%s", expected "%s".' % (_safe(client_addr), _safe(expected))
     if parsed.hostname != ss.hostname:
         return 'token hostname "%s" does not match the registration' % parsed.hostname
-    if max_time_delta:
+    if window is not None:
         t_now = time.time() if now is None else now
         delta = abs(t_now - parsed.micros / 1e6)
-        if delta > max_time_delta:
+        if delta > window:
             return "Time difference too high.  sent:%s now:%d,  delta %d > %d" % (
                 parsed.time_str,
                 int(t_now),
                 int(delta),
-                int(max_time_delta),
+                int(window),
             )
     if not isinstance(command, str):
         return "command must be str"
@@ -490,6 +525,9 @@ def check_token(
         want = _mac_v2(ss, parsed.username, parsed.time_str, command)
     if not hmac.compare_digest(want, parsed.mac):  # both ASCII hex: constant time on str
         return "Token fails to verify (wrong secret, machine, user or command, or tampered)"
+    expected = ss.server_override_hostname or ss.hostname
+    if client_addr and expected != "*" and not compare_hosts(client_addr, expected):
+        return 'Wrong hostname.  Saw "%s", expected "%s".' % (_safe(client_addr), _safe(expected))
     return None
 
 
@@ -533,6 +571,20 @@ class ReplayGuard:
 REPLAY_GUARD = ReplayGuard()
 
 
+def parse_or_reject(
+    token: Any, legacy: bool, max_time_delta: Any
+) -> Union[ParsedToken, VerificationResults]:
+    """The first steps of every verification: check the arguments (raising for a
+    bad time window), then the parsed token or the failed result saying why."""
+    check_max_time_delta(max_time_delta)
+    if not token:
+        return VerificationResults(False, "no authN token provided")
+    parsed = parse_token(token, legacy)
+    if isinstance(parsed, str):
+        return VerificationResults(False, parsed)
+    return parsed
+
+
 def results_ok(parsed: ParsedToken, ss: SharedSecret) -> VerificationResults:
     return VerificationResults(True, "ok", ss.hostname, parsed.username, parsed.sent_time)
 
@@ -551,11 +603,9 @@ def verify_token_given_shared_secret(
 ) -> VerificationResults:
     """Verify against a known secret; replay state in ``replay_guard``
     (default: the process-wide :data:`REPLAY_GUARD`)."""
-    if not token:
-        return VerificationResults(False, "no authN token provided")
-    parsed = parse_token(token, legacy)
-    if isinstance(parsed, str):
-        return VerificationResults(False, parsed)
+    parsed = parse_or_reject(token, legacy, max_time_delta)
+    if isinstance(parsed, VerificationResults):
+        return parsed
     ss = coerce_shared_secret(shared_secret)
     fail = check_token(parsed, command, ss, client_addr, max_time_delta, now)
     if fail:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kcore.auth.api import DEFAULT_DB_FILENAME, verify_token
-from kcore.auth.tokens import DEFAULT_MAX_TIME_DELTA, VerificationResults
+from kcore.auth.tokens import DEFAULT_MAX_TIME_DELTA, VerificationResults, check_max_time_delta
 
 AUTH_SCHEME = "kcore-auth"
 HEADER = "X-Kcore-Auth"
@@ -57,6 +57,7 @@ class WebAuthHook:
         param: Optional[str] = None,
         legacy: bool = False,
     ) -> None:
+        check_max_time_delta(max_time_delta)  # a bad window fails here, not per request
         self.db_passwd = db_passwd
         self.db_filename = db_filename
         self.max_time_delta = max_time_delta

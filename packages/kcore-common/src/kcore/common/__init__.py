@@ -22,8 +22,9 @@ from kcore.common.platform import (  # noqa: F401
     KcoreError,
 )
 
-# Public name -> the submodule that defines it. `host` and `logbridge` are
-# CPython-only; `web` works everywhere.
+# Public name -> the submodule that defines it. `processes`, `cli`,
+# `secret_values`, `popups`, `filelock` and `logbridge` are CPython-only; `web`
+# works everywhere.
 _LAZY = {
     # colors
     "CCC": "colors",
@@ -48,6 +49,7 @@ _LAZY = {
     "DEBUG": "logger",
     "ERROR": "logger",
     "INFO": "logger",
+    "LOG_QUEUE": "logger",
     "NEVER": "logger",
     "WARNING": "logger",
     "SYSLOG_LEVEL_MAP": "logger",
@@ -99,24 +101,28 @@ _LAZY = {
     "read_web_e": "web",
     "web_get": "web",
     "web_get_e": "web",
-    # host
-    "FileLock": "host",
-    "LockTimeout": "host",
-    "PopenOutput": "host",
-    "RawFormatterWithDefaults": "host",
-    "SpecialArgError": "host",
-    "argparse_epilog": "host",
-    "get_callers_module": "host",
-    "get_initial_python_file_comment": "host",
-    "popen": "host",
-    "popener": "host",
-    "random_printable": "host",
-    "resolve_special_arg": "host",
-    "special_arg_resolver": "host",
-    "zfatal": "host",
-    "zinfo": "host",
-    "zmsg": "host",
-    "zwarn": "host",
+    # processes
+    "PopenOutput": "processes",
+    "popen": "processes",
+    "popener": "processes",
+    # cli
+    "RawFormatterWithDefaults": "cli",
+    "argparse_epilog": "cli",
+    "get_callers_module": "cli",
+    "get_initial_python_file_comment": "cli",
+    # secret_values
+    "SpecialArgError": "secret_values",
+    "random_printable": "secret_values",
+    "resolve_special_arg": "secret_values",
+    "special_arg_resolver": "secret_values",
+    # popups
+    "zfatal": "popups",
+    "zinfo": "popups",
+    "zmsg": "popups",
+    "zwarn": "popups",
+    # filelock
+    "FileLock": "filelock",
+    "LockTimeout": "filelock",
     # logbridge
     "KcoreLogHandler": "logbridge",
     "bridge_from_stdlib": "logbridge",
@@ -128,6 +134,14 @@ __all__ += list(_LAZY)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any
+
+    from kcore.common.cli import (  # noqa: F401
+        RawFormatterWithDefaults,
+        argparse_epilog,
+        get_callers_module,
+        get_initial_python_file_comment,
+    )
     from kcore.common.colors import (  # noqa: F401
         CCC,
         c,
@@ -146,25 +160,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         write_file,
         write_file_atomic,
     )
-    from kcore.common.host import (  # noqa: F401
-        FileLock,
-        LockTimeout,
-        PopenOutput,
-        RawFormatterWithDefaults,
-        SpecialArgError,
-        argparse_epilog,
-        get_callers_module,
-        get_initial_python_file_comment,
-        popen,
-        popener,
-        random_printable,
-        resolve_special_arg,
-        special_arg_resolver,
-        zfatal,
-        zinfo,
-        zmsg,
-        zwarn,
-    )
+    from kcore.common.filelock import FileLock, LockTimeout  # noqa: F401
     from kcore.common.logbridge import (  # noqa: F401
         KcoreLogHandler,
         bridge_from_stdlib,
@@ -177,6 +173,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         DEBUG,
         ERROR,
         INFO,
+        LOG_QUEUE,
         NEVER,
         SYSLOG_LEVEL_MAP,
         WARNING,
@@ -204,6 +201,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         set_force_time,
         set_queue_len,
         timestr,
+    )
+    from kcore.common.popups import zfatal, zinfo, zmsg, zwarn  # noqa: F401
+    from kcore.common.processes import PopenOutput, popen, popener  # noqa: F401
+    from kcore.common.secret_values import (  # noqa: F401
+        SpecialArgError,
+        random_printable,
+        resolve_special_arg,
+        special_arg_resolver,
     )
     from kcore.common.urls import (  # noqa: F401
         UNQUOTE_REPLACEMENTS,
@@ -233,7 +238,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     )
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
     sub = _LAZY.get(name)
     if sub is None:
         # MicroPython calls this instead of importing a submodule named in

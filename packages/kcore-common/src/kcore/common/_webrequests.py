@@ -17,8 +17,14 @@ from kcore.common.web import (
     WebTimeout,
     _error,
     _too_big,
-    parse_url,
+    follow_redirects,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable
+
+    from kcore.common.web import URL, PreparedRequest
 
 # ---------------------------------------------------------------- requests
 
@@ -28,7 +34,7 @@ class RequestsTransport:
 
     name = "requests"
 
-    def __init__(self):
+    def __init__(self) -> None:
         try:
             import threading
 
@@ -38,9 +44,9 @@ class RequestsTransport:
         self._requests = requests
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all = []
+        self._all = []  # type: list
 
-    def _session(self):
+    def _session(self) -> "Any":
         s = getattr(self._local, "session", None)
         if s is None:
             s = self._requests.Session()
@@ -49,45 +55,51 @@ class RequestsTransport:
                 self._all.append(s)
         return s
 
-    def send(self, req):
+    def send(self, req: "PreparedRequest") -> Response:
+        # Redirects: kcore's loop, the same policy on every transport (requests
+        # would forward X-Api-Key and friends to another origin).
+        return follow_redirects(
+            req, lambda method, url, headers, body: self._once(req, method, url, headers, body)
+        )
+
+    def _once(
+        self,
+        req: "PreparedRequest",
+        method: str,
+        url: "URL",
+        headers: Headers,
+        body: "bytes | None",
+    ) -> Response:
         start = monotonic_ms()
-        rq = self._requests
         s = self._session()
-        s.max_redirects = req.max_redirects
         verify = (req.cafile or True) if req.verify else False
         kwargs = {
-            "headers": dict(req.headers.items()),
-            "data": req.body,
+            "headers": dict(headers.items()),
+            "data": body,
             "timeout": req.timeout,
-            "allow_redirects": req.allow_redirects,
+            "allow_redirects": False,
             "stream": True,
             "verify": verify,
-        }
+        }  # type: dict
         if req.proxy_host:
             kwargs["proxies"] = {"http": req.proxy_host}
-        url = req.parsed
         err = None
         resp = None
         try:
             if verify is False:
-                resp = _insecure_call(s.request, req.method, req.url, **kwargs)
+                resp = _insecure_call(s.request, method, url.geturl(), **kwargs)
             else:
-                resp = s.request(req.method, req.url, **kwargs)
-            final = _parse_or(resp.url, url)
+                resp = s.request(method, url.geturl(), **kwargs)
             cl = resp.headers.get("content-length", "")
             if cl.isdigit() and int(cl) > req.max_body and "content-encoding" not in resp.headers:
-                raise _too_big(req.max_body, final)
+                raise _too_big(req.max_body, url)
             chunks = []
             have = 0
             for chunk in resp.iter_content(65536):
                 have += len(chunk)
                 if have > req.max_body:
-                    raise _too_big(req.max_body, final)
+                    raise _too_big(req.max_body, url)
                 chunks.append(chunk)
-            history = [
-                Response(h.status_code, h.headers, b"", h.url, 0, h.reason or "", h)
-                for h in resp.history
-            ]
             out = Response(
                 resp.status_code,
                 Headers(resp.headers),
@@ -96,34 +108,26 @@ class RequestsTransport:
                 monotonic_ms() - start,
                 resp.reason or "",
                 resp,
-                history,
             )
         except Exception as e:
-            err = _translate_requests_error(rq, e, url, req)
+            err = _translate_requests_error(self._requests, e, url, req)
         if resp is not None:
             resp.close()
         if err is not None:
             raise err  # raised outside the except block: no chained query/credentials
         return out
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             sessions, self._all = self._all, []
         for s in sessions:
             s.close()
 
 
-def _parse_or(url, fallback):
-    try:
-        return parse_url(url)
-    except Exception:
-        return fallback
-
-
 _INSECURE_LOCK = []  # type: list
 
 
-def _insecure_call(fn, *args, **kwargs):
+def _insecure_call(fn: "Callable[..., Any]", *args: "Any", **kwargs: "Any") -> "Any":
     """Call ``fn`` with urllib3's InsecureRequestWarning silenced for this
     call only: the filter is restored afterwards, and insecure calls are
     serialised so overlapping calls cannot restore each other's filters."""
@@ -142,10 +146,10 @@ def _insecure_call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _chain(exc):
+def _chain(exc: BaseException) -> "list[Any]":
     """The exception and the exceptions it wraps (cause/context/args)."""
     seen = []  # type: list
-    todo = [exc]
+    todo = [exc]  # type: list
     while todo and len(seen) < 12:
         e = todo.pop(0)
         if e is None or any(e is s for s in seen):
@@ -160,7 +164,9 @@ def _chain(exc):
     return seen
 
 
-def _translate_requests_error(rq, exc, url, req):
+def _translate_requests_error(
+    rq: "Any", exc: BaseException, url: "URL", req: "PreparedRequest"
+) -> BaseException:
     ex = rq.exceptions
     if isinstance(exc, WebError):
         return exc

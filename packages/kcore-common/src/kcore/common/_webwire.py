@@ -17,23 +17,29 @@ from kcore.common.web import (
     WebError,
     WebSSLError,
     WebTimeout,
-    _basic_auth,
     _check_header,
     _error,
     _too_big,
     follow_redirects,
+    header_bytes,
     parse_url,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Optional
 
-def _errno_of(exc):
+    from kcore.common.web import URL, PreparedRequest
+
+
+def _errno_of(exc: BaseException) -> "Any":
     no = getattr(exc, "errno", None)
     if no is None and getattr(exc, "args", None) and isinstance(exc.args[0], int):
         no = exc.args[0]
     return no
 
 
-def _is_timeout(exc):
+def _is_timeout(exc: BaseException) -> bool:
     import errno
 
     if type(exc).__name__ in ("timeout", "TimeoutError", "SSLWantReadError"):
@@ -44,7 +50,9 @@ def _is_timeout(exc):
     return "timed out" in str(exc)
 
 
-def classify_os_error(exc, url, during, timeout):
+def classify_os_error(
+    exc: BaseException, url: "URL", during: str, timeout: "int | float"
+) -> "Any":
     """Turn a socket-level exception into the matching WebError leaf."""
     import errno
 
@@ -71,7 +79,7 @@ def classify_os_error(exc, url, during, timeout):
 class _Reader:
     """Buffered reads over any socket flavour (CPython, MicroPython, pools)."""
 
-    def __init__(self, sock, chunk=4096):
+    def __init__(self, sock: "Any", chunk: int = 4096) -> None:
         self.buf = b""
         self.eof = False
         recv = getattr(sock, "recv", None)
@@ -82,7 +90,7 @@ class _Reader:
         if recv_into is not None:
             space = bytearray(chunk)
 
-            def _recv_into():
+            def _recv_into() -> bytes:
                 n = recv_into(space)
                 return bytes(space[:n])
 
@@ -90,13 +98,13 @@ class _Reader:
             return
         read = sock.read
 
-        def _read():
+        def _read() -> bytes:
             data = read(chunk)
             return b"" if data is None else data
 
         self._recv = _read
 
-    def fill(self):
+    def fill(self) -> bool:
         if self.eof:
             return False
         data = self._recv()
@@ -106,7 +114,7 @@ class _Reader:
         self.buf = self.buf + data if self.buf else bytes(data)
         return True
 
-    def readline(self, limit, url):
+    def readline(self, limit: int, url: "URL") -> bytes:
         while True:
             i = self.buf.find(b"\n")
             if i >= 0:
@@ -118,7 +126,7 @@ class _Reader:
                 line, self.buf = self.buf, b""
                 return line
 
-    def read_exact(self, n, url):
+    def read_exact(self, n: int, url: "URL") -> bytes:
         chunks = []
         have = 0
         if self.buf:
@@ -137,7 +145,7 @@ class _Reader:
             have += len(take)
         return b"".join(chunks)
 
-    def read_to_close(self, limit, url):
+    def read_to_close(self, limit: int, url: "URL") -> bytes:
         chunks = [self.buf] if self.buf else []
         have = len(self.buf)
         self.buf = b""
@@ -150,7 +158,7 @@ class _Reader:
         return b"".join(chunks)
 
 
-def _send_all(sock, data):
+def _send_all(sock: "Any", data: bytes) -> None:
     sendall = getattr(sock, "sendall", None)
     if sendall is not None:
         sendall(data)
@@ -166,7 +174,7 @@ def _send_all(sock, data):
         view = view[n:]
 
 
-def parse_status_line(line, url):
+def parse_status_line(line: bytes, url: "URL") -> "tuple[int, str]":
     """``b'HTTP/1.1 200 OK\\r\\n'`` -> (200, 'OK')."""
     parts = line.strip().split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
@@ -178,7 +186,7 @@ def parse_status_line(line, url):
     return code, reason
 
 
-def read_headers(reader, url):
+def read_headers(reader: _Reader, url: "URL") -> Headers:
     headers = Headers()
     for _ in range(MAX_HEADERS + 1):
         line = reader.readline(MAX_HEADER_LINE, url)
@@ -197,7 +205,7 @@ def read_headers(reader, url):
     raise _error(WebError, "more than %d response headers" % MAX_HEADERS, url)
 
 
-def read_chunked(reader, limit, url):
+def read_chunked(reader: _Reader, limit: int, url: "URL") -> bytes:
     chunks = []
     have = 0
     while True:
@@ -224,7 +232,9 @@ def read_chunked(reader, limit, url):
     return b"".join(chunks)
 
 
-def read_response(reader, method, limit, url):
+def read_response(
+    reader: _Reader, method: str, limit: int, url: "URL"
+) -> "tuple[int, str, Headers, bytes]":
     """Read one response from ``reader``: (code, reason, headers, body)."""
     while True:
         code, reason = parse_status_line(reader.readline(MAX_HEADER_LINE, url), url)
@@ -250,8 +260,15 @@ def read_response(reader, method, limit, url):
     return code, reason, headers, reader.read_to_close(limit, url)
 
 
-def build_request_head(method, url, headers, body, absolute_form=False):
-    """The request line and headers, as bytes (default headers added)."""
+def build_request_head(
+    method: str,
+    url: "URL",
+    headers: Headers,
+    body: "Optional[bytes]",
+    absolute_form: bool = False,
+) -> bytes:
+    """The request line and headers, as bytes (default headers added).
+    Header values are sent as Latin-1 (checked by ``_check_header``)."""
     target = url.geturl() if absolute_form else url.target
     lines = ["%s %s HTTP/1.1" % (method, target)]
     if "host" not in headers:
@@ -267,13 +284,15 @@ def build_request_head(method, url, headers, body, absolute_form=False):
             lines.append("%s: %s" % (name, value))
     if body is not None and "content-length" not in headers:
         lines.append("Content-Length: %d" % len(body))
+    head = [("\r\n".join(lines) + "\r\n").encode("utf-8")]
     for name, value in headers.items():
         name, value = _check_header(name, value)
-        lines.append("%s: %s" % (name, value))
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+        head.append(header_bytes("%s: %s\r\n" % (name, value)))
+    head.append(b"\r\n")
+    return b"".join(head)
 
 
-def _import_ssl():
+def _import_ssl() -> "Any":
     try:
         import ssl
 
@@ -298,13 +317,15 @@ class SocketTransport:
 
     name = "socket"
 
-    def __init__(self, socket_pool=None, ssl_context=None, ssl_module=None):
+    def __init__(
+        self, socket_pool: "Any" = None, ssl_context: "Any" = None, ssl_module: "Any" = None
+    ) -> None:
         self._pool = socket_pool
         self._ssl_context = ssl_context
         self._ssl_module = ssl_module
-        self._contexts = {}
+        self._contexts = {}  # type: dict
 
-    def pool(self):
+    def pool(self) -> "Any":
         if self._pool is None:
             try:
                 import socket
@@ -314,7 +335,7 @@ class SocketTransport:
                 raise _error(WebError, "no socket module: pass Session(socket_pool=...)")
         return self._pool
 
-    def ssl_context(self, verify, cafile, url):
+    def ssl_context(self, verify: bool, cafile: "Optional[str]", url: "URL") -> "Any":
         if self._ssl_context is not None and verify and not cafile:
             return self._ssl_context
         key = (bool(verify), cafile)
@@ -326,7 +347,7 @@ class SocketTransport:
             self._contexts[key] = ctx
         return ctx
 
-    def _make_context(self, verify, cafile, url):
+    def _make_context(self, verify: bool, cafile: "Optional[str]", url: "URL") -> "Any":
         ssl = self._ssl_module or _import_ssl()
         if ssl is None:
             raise _error(WebSSLError, "https needs an ssl module, and this Python has none", url)
@@ -366,12 +387,12 @@ class SocketTransport:
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
 
-    def send(self, req):
+    def send(self, req: "PreparedRequest") -> Response:
         return follow_redirects(
             req, lambda method, url, headers, body: self._once(req, method, url, headers, body)
         )
 
-    def _connect(self, url, host, port, timeout):
+    def _connect(self, url: "URL", host: str, port: int, timeout: "int | float") -> "Any":
         pool = self.pool()
         stream = getattr(pool, "SOCK_STREAM", 1)
         try:
@@ -394,7 +415,14 @@ class SocketTransport:
                 err = classify_os_error(e, url, "connecting", timeout)
         raise err
 
-    def _once(self, req, method, url, headers, body):
+    def _once(
+        self,
+        req: "PreparedRequest",
+        method: str,
+        url: "URL",
+        headers: Headers,
+        body: "Optional[bytes]",
+    ) -> Response:
         start = monotonic_ms()
         timeout = req.timeout
         proxy = None
@@ -402,9 +430,6 @@ class SocketTransport:
             proxy = parse_url(
                 req.proxy_host if "://" in req.proxy_host else "http://" + req.proxy_host
             )
-        if url.userinfo and "authorization" not in headers:
-            headers = headers.copy()
-            headers["Authorization"] = _basic_auth(url.userinfo)
         head = build_request_head(method, url, headers, body, absolute_form=proxy is not None)
         target = proxy or url
         sock = self._connect(url, target.host, target.port, timeout)
@@ -440,11 +465,11 @@ class SocketTransport:
             reason,
         )
 
-    def close(self):
+    def close(self) -> None:
         self._contexts = {}
 
 
-def _ssl_reason(exc):
+def _ssl_reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         return "certificate verify failed (unknown CA? pass cafile=...): " + text
@@ -453,7 +478,7 @@ def _ssl_reason(exc):
     return text or type(exc).__name__
 
 
-def pem_to_der(data):
+def pem_to_der(data: bytes) -> "list[bytes]":
     """The DER certificates in a PEM bundle (or ``[data]`` if it is not PEM)."""
     import binascii
 
@@ -468,7 +493,7 @@ def pem_to_der(data):
     return out
 
 
-def _read_file_bytes(path, url):
+def _read_file_bytes(path: str, url: "URL") -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -488,7 +513,9 @@ class AdafruitTransport:
 
     name = "adafruit"
 
-    def __init__(self, socket_pool, ssl_context=None, module=None):
+    def __init__(
+        self, socket_pool: "Any", ssl_context: "Any" = None, module: "Any" = None
+    ) -> None:
         if module is None:
             try:
                 import adafruit_requests as module  # type: ignore[import-not-found,no-redef]
@@ -500,9 +527,9 @@ class AdafruitTransport:
         self._pool = socket_pool
         self._ssl_context = ssl_context
         self._contexts = SocketTransport(socket_pool, ssl_context)  # makes/caches contexts
-        self._sessions = {}
+        self._sessions = {}  # type: dict
 
-    def _session(self, ctx):
+    def _session(self, ctx: "Any") -> "Any":
         key = id(ctx)
         entry = self._sessions.get(key)
         if entry is None:
@@ -514,27 +541,33 @@ class AdafruitTransport:
             self._sessions[key] = entry
         return entry[0]
 
-    def _context(self, req, url):
+    def _context(self, req: "PreparedRequest", url: "URL") -> "Any":
         if url.scheme != "https":
             return self._ssl_context
         return self._contexts.ssl_context(req.verify, req.cafile, url)
 
-    def send(self, req):
+    def send(self, req: "PreparedRequest") -> Response:
         if req.proxy_host:
             raise _error(WebError, "proxy_host is not supported by adafruit_requests", req.parsed)
         return follow_redirects(
             req, lambda method, url, headers, body: self._once(req, method, url, headers, body)
         )
 
-    def _once(self, req, method, url, headers, body):
+    def _once(
+        self,
+        req: "PreparedRequest",
+        method: str,
+        url: "URL",
+        headers: Headers,
+        body: "Optional[bytes]",
+    ) -> Response:
         start = monotonic_ms()
         session = self._session(self._context(req, url))
-        headers = headers.copy()
-        if url.userinfo and "authorization" not in headers:
-            headers["Authorization"] = _basic_auth(url.userinfo)
+        sent = {}
         for name, value in headers.items():
-            _check_header(name, value)
-        headers.pop("connection")
+            name, value = _check_header(name, value)
+            if name.lower() != "connection":
+                sent[name] = header_bytes(value)  # adafruit would send str as UTF-8
         plain = url.origin + url.target  # no user info: adafruit cannot parse it
         during = "connecting"
         resp = None
@@ -544,7 +577,7 @@ class AdafruitTransport:
                 method,
                 plain,
                 data=body,
-                headers=dict(headers.items()),
+                headers=sent,
                 stream=True,
                 timeout=req.timeout,
                 allow_redirects=False,
@@ -590,7 +623,7 @@ class AdafruitTransport:
             raise classify_os_error(err, url, during, req.timeout)
         return out
 
-    def close(self):
+    def close(self) -> None:
         """Close the sockets adafruit's connection manager keeps for reuse."""
         self._sessions = {}
         try:

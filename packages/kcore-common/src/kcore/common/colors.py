@@ -11,12 +11,16 @@ import sys
 
 from kcore.common import platform
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any
+
 
 class _Codes(dict):
     """ANSI colour codes by lower-case name; also readable as attributes
     (``CCC['red']``, ``CCC.red`` and ``CCC.RED`` are the same code)."""
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> str:
         try:
             return self[name.lower()]
         except KeyError:
@@ -37,7 +41,7 @@ CCC = _Codes(
 BOLD = "\033[1m"
 
 
-def _stream(out):
+def _stream(out: int) -> "Any":
     """The stream text printed with ``out`` goes to (stdout unless out == 2)."""
     return sys.stderr if out == 2 else sys.stdout
 
@@ -61,7 +65,7 @@ def color_enabled(stream: object = None) -> bool:
         return False
 
 
-def _code(color):
+def _code(color: object) -> str:
     """The escape code for a colour name (or a code itself); '' if unknown."""
     if not isinstance(color, str):
         return ""
@@ -73,7 +77,7 @@ def _code(color):
     return ""
 
 
-def _paint(msg, color, bold, enabled):
+def _paint(msg: object, color: object, bold: bool, enabled: bool) -> str:
     msg = str(msg)
     if not enabled:
         return msg
@@ -83,7 +87,7 @@ def _paint(msg, color, bold, enabled):
     return (BOLD if bold else "") + code + msg + CCC["reset"]
 
 
-def _emit(text, out):
+def _emit(text: str, out: int) -> None:
     stream = _stream(out)
     try:
         stream.write(text + "\n")
@@ -107,7 +111,7 @@ def c(msg: object, color: str, out: int = 0, bold: bool = False) -> str:
     return text
 
 
-def _auto_color(prefix):
+def _auto_color(prefix: object) -> str:
     first = str(prefix)[:1].lower()
     if first == "e":
         return "red"

@@ -15,6 +15,10 @@ import sys
 from kcore.common import platform
 from kcore.common.logger import log_debug as _log_debug
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable
+
 _LAST_ERROR = [None]  # type: list
 
 
@@ -24,7 +28,7 @@ def last_error() -> "BaseException | None":
     return _LAST_ERROR[0]
 
 
-def _absorb(what, filename, e):
+def _absorb(what: str, filename: object, e: BaseException) -> None:
     _LAST_ERROR[0] = e
     _log_debug(
         "%s: cannot %s: %s errno %s"
@@ -58,7 +62,7 @@ def stderr(msg: object) -> None:
     _flush(sys.stderr)
 
 
-def _flush(stream):
+def _flush(stream: "Any") -> None:
     flush = getattr(stream, "flush", None)
     if flush is not None:
         flush()
@@ -67,7 +71,7 @@ def _flush(stream):
 # ---------------------------------------------------------------- reading
 
 
-def _read(filename):
+def _read(filename: str) -> str:
     if filename == "-":
         return sys.stdin.read()
     if platform.CPYTHON:
@@ -106,7 +110,7 @@ def read_file(
 # ---------------------------------------------------------------- writing
 
 
-def _as_bytes(data):
+def _as_bytes(data: object) -> bytes:
     if isinstance(data, str):
         return data.encode("utf-8")
     if isinstance(data, (bytes, bytearray)):
@@ -114,7 +118,7 @@ def _as_bytes(data):
     raise TypeError("data must be str or bytes, not %s" % type(data).__name__)
 
 
-def _to_stdout(payload):
+def _to_stdout(payload: bytes) -> None:
     buf = getattr(sys.stdout, "buffer", None)
     if buf is not None:
         _flush(sys.stdout)
@@ -130,22 +134,34 @@ def write_file(filename: str, data: "str | bytes", wrap_exceptions: bool = True)
     its content (``'-'`` = stdout, written as is). Not atomic: see
     :func:`write_file_atomic`. True on success; on error False if
     ``wrap_exceptions`` (see :func:`last_error`), else the exception."""
+    return _reported("write_file", filename, wrap_exceptions, _write_plain, filename, data)
+
+
+def _write_plain(filename: str, data: "str | bytes") -> None:
+    payload = _as_bytes(data)
+    if filename == "-":
+        _to_stdout(payload)
+    else:
+        with open(filename, "wb") as f:
+            f.write(payload)
+
+
+def _reported(
+    what: str, filename: object, wrap_exceptions: bool, fn: "Callable[..., None]", *args: "Any"
+) -> bool:
+    """``fn(*args)``, then True; an exception is raised, or with
+    ``wrap_exceptions`` kept for :func:`last_error` and turned into False."""
     try:
-        payload = _as_bytes(data)
-        if filename == "-":
-            _to_stdout(payload)
-        else:
-            with open(filename, "wb") as f:
-                f.write(payload)
+        fn(*args)
         return True
     except Exception as e:
         if not wrap_exceptions:
             raise
-        _absorb("write_file", "write " + str(filename), e)
+        _absorb(what, "write " + str(filename), e)
         return False
 
 
-def _split_path(filename):
+def _split_path(filename: str) -> "tuple[str, str]":
     cut = filename.rfind("/")
     if os.sep != "/":
         cut = max(cut, filename.rfind(os.sep))
@@ -154,7 +170,7 @@ def _split_path(filename):
     return filename[: cut + 1], filename[cut + 1 :]
 
 
-def _token():
+def _token() -> str:
     try:
         raw = os.urandom(6)
     except (AttributeError, NotImplementedError, OSError):
@@ -162,14 +178,14 @@ def _token():
     return "".join(["%02x" % b for b in raw])
 
 
-def _existing_mode(filename):
+def _existing_mode(filename: str) -> int:
     try:
         return os.stat(filename)[0] & 0o777
     except OSError:
         return 0o666
 
 
-def _exists(path):
+def _exists(path: str) -> bool:
     try:
         os.stat(path)
         return True
@@ -177,14 +193,14 @@ def _exists(path):
         return False
 
 
-def _remove_quietly(path):
+def _remove_quietly(path: str) -> None:
     try:
         os.remove(path)
     except OSError:
         pass
 
 
-def _create_temp(directory, base, mode):
+def _create_temp(directory: str, base: str, mode: int) -> "tuple[str, Any]":
     """Create and open a new temp file next to the target, exclusively, with
     ``mode`` applied at creation. Returns (path, fd or file object)."""
     excl = getattr(os, "open", None) is not None
@@ -211,14 +227,14 @@ def _create_temp(directory, base, mode):
     raise OSError(17, "could not create a unique temp file next to %r" % (directory + base))
 
 
-def _write_fd(fd, payload):
+def _write_fd(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
         n = os.write(fd, view)
         view = view[n:]
 
 
-def _fsync_dir(directory):
+def _fsync_dir(directory: str) -> None:
     """Make the rename durable (POSIX CPython); best effort elsewhere."""
     if not platform.CPYTHON or os.name == "nt":
         return
@@ -234,7 +250,7 @@ def _fsync_dir(directory):
         os.close(dfd)
 
 
-def _replace(tmp, filename):
+def _replace(tmp: str, filename: str) -> None:
     replace = getattr(os, "replace", None)
     if replace is not None:  # CPython: atomic, also over an existing file
         replace(tmp, filename)
@@ -251,7 +267,7 @@ def _replace(tmp, filename):
     os.rename(tmp, filename)
 
 
-def _write_atomic(filename, data, mode):
+def _write_atomic(filename: str, data: "str | bytes", mode: "int | None") -> None:
     if not isinstance(filename, str) or not filename:
         raise ValueError("filename must be a non-empty str, not %r" % (filename,))
     if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int)):
@@ -313,14 +329,9 @@ def write_file_atomic(
     removed first. Returns True; on error raises, or returns False if
     ``wrap_exceptions`` (see :func:`last_error`).
     """
-    try:
-        _write_atomic(filename, data, mode)
-        return True
-    except Exception as e:
-        if not wrap_exceptions:
-            raise
-        _absorb("write_file_atomic", "write " + str(filename), e)
-        return False
+    return _reported(
+        "write_file_atomic", filename, wrap_exceptions, _write_atomic, filename, data, mode
+    )
 
 
 # ------------------------------------------------------------- containers
@@ -337,10 +348,10 @@ def dict_to_list_of_pairs(d: dict) -> list:
 
 
 def list_to_csv(list_in: list, field_sep: str = ", ", line_sep: str = "\n") -> str:
-    """Join rows (sequences of values, each turned into str) into text:
-    fields by ``field_sep``, rows by ``line_sep``. ``list_in`` is not
-    modified (the original replaced every element by its str())."""
-    return line_sep.join([field_sep.join([str(x) for x in row]) for row in list_in])
+    """Rows (sequences of values, each turned into str) as text: fields
+    joined by ``field_sep``, every row ended by ``line_sep`` (no rows: ``''``).
+    ``list_in`` is not modified."""
+    return "".join([field_sep.join([str(x) for x in row]) + line_sep for row in list_in])
 
 
 def str_in_substring_list(haystack: str, list_of_needles: list) -> bool:

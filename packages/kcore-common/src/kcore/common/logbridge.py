@@ -38,7 +38,9 @@ class KcoreLogHandler(logging.Handler):
     <message>"`` (plus any traceback); kcore adds its own title/time/level.
     """
 
-    def __init__(self, level: int = logging.NOTSET, kcore_logger=None) -> None:
+    def __init__(
+        self, level: int = logging.NOTSET, kcore_logger: Optional[_klog.Logger] = None
+    ) -> None:
         super().__init__(level)
         self.kcore_logger = kcore_logger if kcore_logger is not None else _klog.default_logger()
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
@@ -58,7 +60,7 @@ class KcoreLogHandler(logging.Handler):
 def bridge_from_stdlib(
     logger: Union[str, logging.Logger, None] = None,
     level: int = logging.NOTSET,
-    kcore_logger=None,
+    kcore_logger: Optional[_klog.Logger] = None,
 ) -> KcoreLogHandler:
     """Forward the records of a stdlib logger (None = root; a name or a
     Logger) into kcore's log; returns the handler (remove it with
@@ -79,7 +81,12 @@ class StdlibBridge:
     """What :func:`bridge_to_stdlib` returns: ``.logger`` is the stdlib
     logger written to; :meth:`close` stops forwarding."""
 
-    def __init__(self, kcore_logger, std_logger: logging.Logger, level: Optional[int]) -> None:
+    def __init__(
+        self,
+        kcore_logger: _klog.Logger,
+        std_logger: logging.Logger,
+        level: Union[int, str, None],
+    ) -> None:
         self.kcore_logger = kcore_logger
         self.logger = std_logger
         self.level = level
@@ -105,7 +112,11 @@ class StdlibBridge:
 _BRIDGES: "dict[tuple[int, str], StdlibBridge]" = {}
 
 
-def bridge_to_stdlib(name: str = "kcore", kcore_logger=None, level=None) -> StdlibBridge:
+def bridge_to_stdlib(
+    name: str = "kcore",
+    kcore_logger: Optional[_klog.Logger] = None,
+    level: Union[int, str, None] = None,
+) -> StdlibBridge:
     """Also send every message kcore keeps to the stdlib logger ``name``
     (the message text only; stdlib formatters add time/level/name).
 

@@ -6,9 +6,12 @@ boards, keeps the last lines in memory for a web page, and is configured by
 one call. :mod:`kcore.common.logbridge` connects it to stdlib ``logging`` on
 CPython.
 
-Line format, the same for every sink (queue, file, stdout, stderr, syslog)::
+Line formats (the original's, one per kind of sink, with zero-padded times)::
 
-    <title>: <YYYY-MM-DD HH:MM:SS>: <LEVEL>: <message>
+    <title>: <YYYY-MM-DD HH:MM:SS>: <LEVEL>: <message>     queue, stdout, stderr, syslog
+    <LEVEL>:<title>:<YYYY-MM-DD HH:MM:SS>: <message>       the log file (also logfile='-')
+
+Existing log files and the tools that read them keep working.
 
 Routing: a message goes to a sink when ``level >= that sink's threshold``.
 Before :func:`init_log` only stderr (INFO) and the queue (everything) are on;
@@ -22,6 +25,13 @@ process default instance ``_LOG``. Make your own ``Logger()`` for isolation
 (tests, libraries). ``log()`` never raises because a sink failed; failures are
 counted in :func:`log_stats` (``log-sink-errors``).
 
+:data:`LOG_QUEUE` is the default logger's queue itself (newest first), a list
+that is changed in place and never replaced. :data:`COUNTERS` is the dict the
+default logger counts in (``log-absorbed``, ``log-error-or-higher``,
+``log-sent-syslog``, ``log-sink-errors``, ``log-filter-levels``); kcore.varz
+uses that very dict as its store, so the counters are real varz keys without
+this module knowing about varz.
+
 Nothing here touches the network, and importing starts no thread and opens no
 file: the log file is opened by :func:`init_log` (kept open, flushed per line,
 reopened on the next line after :func:`close_log`; call that after an external
@@ -32,6 +42,10 @@ import os
 import sys
 
 from kcore.common import platform
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable
 
 # Levels (numerically the same as stdlib logging's).
 DEBUG = ALL = 10
@@ -69,6 +83,8 @@ ABSORBED = "log-absorbed"
 ERROR_OR_HIGHER = "log-error-or-higher"
 SENT_SYSLOG = "log-sent-syslog"
 SINK_ERRORS = "log-sink-errors"
+FILTER_LEVELS = "log-filter-levels"
+_COUNTER_NAMES = (ABSORBED, ERROR_OR_HIGHER, SENT_SYSLOG, SINK_ERRORS)
 
 DEFAULT_QUEUE_LEN = 40
 
@@ -86,7 +102,7 @@ def getLevelNumber(name: str) -> "int | None":  # noqa: N802 - the original's na
     return _NAME_LEVELS.get(name.upper())
 
 
-def _level(value, what):
+def _level(value: "int | str", what: str) -> int:
     """Validate a level given as int or name; ValueError naming ``what``."""
     if isinstance(value, bool):
         raise ValueError("%s must be a level number or name, not %r" % (what, value))
@@ -101,7 +117,7 @@ def _level(value, what):
     return number
 
 
-def _level_label(level):
+def _level_label(level: int) -> str:
     name = _LEVEL_NAMES.get(level)
     return name if name is not None else str(level)
 
@@ -123,7 +139,7 @@ def html_escape(text: str) -> str:
     )
 
 
-def _open_append(path):
+def _open_append(path: str) -> "Any":
     if platform.CPYTHON:
         return open(path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
     return open(path, "a")  # noqa: SIM115
@@ -132,10 +148,32 @@ def _open_append(path):
 class _Sink:
     __slots__ = ("fn", "level", "skip_origin")
 
-    def __init__(self, fn, level, skip_origin):
+    def __init__(self, fn: "Any", level: "int | None", skip_origin: "str | None") -> None:
         self.fn = fn
         self.level = level
         self.skip_origin = skip_origin
+
+
+def _at_level(level: int, doc: str) -> "Callable[[Logger, object], bool | None]":
+    """A ``log_<level>(msg)`` method. A suppressed call, the common case for
+    debug logging, costs one comparison and one count, so the count is
+    written out here rather than calling ``Logger._count``."""
+
+    def log_at_level(self: "Logger", msg: object) -> "bool | None":
+        if level < self._min:
+            counters = self._counters
+            try:
+                counters["log-absorbed"] += 1
+            except (KeyError, TypeError):  # see Logger._count
+                counters["log-absorbed"] = 1
+            return None
+        return self._emit(msg, level, None)
+
+    try:
+        log_at_level.__doc__ = doc
+    except AttributeError:  # MicroPython functions take no attributes
+        pass
+    return log_at_level
 
 
 class Logger:
@@ -145,14 +183,24 @@ class Logger:
     ``init_log`` (queue takes everything, stderr INFO, other sinks off).
     ``stdout``/``stderr``: streams to write to instead of ``sys.stdout`` /
     ``sys.stderr`` (looked up per line when None; boards cannot reassign
-    ``sys.stdout``, so tests inject here). Other keyword arguments, if
-    given, are passed to :meth:`init_log`.
+    ``sys.stdout``, so tests inject here). ``counters``: the dict to count
+    in (``log-absorbed``, ...; default: a dict of its own); other keys in
+    it are left alone, except that clearing removes every ``log-*`` key.
+    Other keyword arguments, if given, are passed to :meth:`init_log`.
     """
 
-    def __init__(self, stdout: object = None, stderr: object = None, **init_log_kwargs) -> None:
+    def __init__(
+        self,
+        stdout: object = None,
+        stderr: object = None,
+        counters: "dict | None" = None,
+        **init_log_kwargs: "Any",
+    ) -> None:
         self._lock = platform.new_lock(reentrant=True)
         self._stdout = stdout
         self._stderr = stderr
+        self._queue = []  # type: list  # newest first; changed in place, never replaced
+        self._counters = {} if counters is None else counters  # type: dict
         self._file = None  # open file object, or None (reopened on demand)
         self._sinks = []  # type: list
         self._syslog = None  # type: object  # None: not looked up yet; False: unavailable
@@ -160,23 +208,35 @@ class Logger:
         if init_log_kwargs:
             self.init_log(**init_log_kwargs)
 
-    def _reset_state(self):
+    def _reset_state(self) -> None:
         self._title = "log"
-        self._queue = []  # newest first
+        del self._queue[:]
         self._queue_max = DEFAULT_QUEUE_LEN
-        self._force_time = None
-        self._filename = None  # None: no file; '-': stdout
+        self._force_time = None  # type: str | None
+        self._filename = None  # type: str | None  # None: no file; '-': stdout
         self._file_level = NEVER
         self._stdout_level = NEVER
         self._stderr_level = INFO
         self._syslog_level = NEVER
         self._queue_min = DEBUG
         self._min = DEBUG  # below this a message is only counted
-        # Counters; the absorbed one is an attribute because bumping it is
-        # the whole cost of a suppressed call (an attribute is ~2x faster).
-        self._absorbed = 0
-        self._stats = {ERROR_OR_HIGHER: 0, SENT_SYSLOG: 0, SINK_ERRORS: 0}
+        self._clear_counters()
         self._recompute_min(initialised=False)
+
+    def _count(self, name: str) -> None:
+        """Add one to a counter. The store may be shared (kcore.varz), where
+        a key can vanish or be reset to None at any time: start again at 1."""
+        counters = self._counters
+        try:
+            counters[name] += 1
+        except (KeyError, TypeError):
+            counters[name] = 1
+
+    def _clear_counters(self) -> None:
+        counters = self._counters
+        for key in list(counters):  # list() first: a shared store may grow meanwhile
+            if isinstance(key, str) and key.startswith("log-"):
+                counters.pop(key, None)
 
     def reset(self) -> None:
         """Back to the state of a new ``Logger()`` (file closed, queue and
@@ -248,11 +308,27 @@ class Logger:
         if clear:
             self.clear_log()
         problem = self._open_configured_file()
+        self._counters[FILTER_LEVELS] = self.filter_levels()
         if problem:
-            self.log(problem, WARNING)
+            self._notice(problem)
         return True
 
-    def _open_configured_file(self):
+    def _notice(self, text: str) -> None:
+        """Tell whoever runs the program, on stderr whatever the thresholds:
+        never into the (fallback) log file, whose lines stay the program's."""
+        when = self._force_time
+        if when is None:
+            when = timestr()
+        line = "%s: %s: %s: %s" % (self._title, when, _level_label(WARNING), text)
+        self._write_stream(self._stderr_stream(), line)
+
+    def _stderr_stream(self) -> "Any":
+        return sys.stderr if self._stderr is None else self._stderr
+
+    def _stdout_stream(self) -> "Any":
+        return sys.stdout if self._stdout is None else self._stdout
+
+    def _open_configured_file(self) -> "str | None":
         """Open the configured file now (to test writability); fall back as
         documented. Returns a warning text if a fallback happened."""
         with self._lock:
@@ -284,7 +360,7 @@ class Logger:
                 _errtext(first_error),
             )
 
-    def _recompute_min(self, initialised):
+    def _recompute_min(self, initialised: bool) -> None:
         if initialised:
             self._queue_min = min(
                 self._file_level, self._stdout_level, self._stderr_level, self._syslog_level
@@ -310,13 +386,11 @@ class Logger:
         self._force_time = value or None
 
     def clear_log(self) -> None:
-        """Empty the queue, reset the counters and delete the current log
-        file (the next line starts a new one)."""
+        """Empty the queue, remove the ``log-*`` counters and delete the
+        current log file (the next line starts a new one)."""
         with self._lock:
-            self._queue = []
-            self._absorbed = 0
-            for key in self._stats:
-                self._stats[key] = 0
+            del self._queue[:]
+            self._clear_counters()
             self._close_file()
             path = self._filename
             if path is not None and path != "-":
@@ -330,14 +404,13 @@ class Logger:
         with self._lock:
             self._close_file()
 
-    def __enter__(self):
+    def __enter__(self) -> "Logger":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def _close_file(self):
+    def _close_file(self) -> None:
         f = self._file
         self._file = None
         if f is not None:
@@ -346,7 +419,7 @@ class Logger:
             except Exception:  # noqa: S110 - a failing close must not stop reconfiguring
                 pass
 
-    def _trim(self, room):
+    def _trim(self, room: int) -> None:
         limit = self._queue_max
         if limit and len(self._queue) > limit - room:
             del self._queue[max(limit - room, 0) :]
@@ -383,53 +456,33 @@ class Logger:
         """Log ``msg`` at ``level``; True if kept, None if below every
         threshold (then only counted as absorbed)."""
         try:
-            if level < self._min:  # type: ignore[operator]  # names: see except
-                self._absorbed += 1
-                return None
+            below = level < self._min  # type: ignore[operator]  # names: see except
         except TypeError:  # a level name such as 'warning' (or a bad level)
             return self.log_from(msg, level, None)
-        return self._emit(msg, level, None)
+        if below:
+            self._count(ABSORBED)
+            return None
+        return self._emit(msg, level, None)  # type: ignore[arg-type]  # a name raised above
 
     def log_from(self, msg: object, level: "int | str", origin: "str | None") -> "bool | None":
         """:meth:`log`, tagging the message with where it came from (e.g.
         ``'stdlib'``) so sinks registered with that ``skip_origin`` skip it."""
         number = _level(level, "level")
         if number < self._min:
-            self._absorbed += 1
+            self._count(ABSORBED)
             return None
         return self._emit(msg, number, origin)
 
-    def log_debug(self, msg: object) -> "bool | None":
-        """Log at DEBUG."""
-        if self._min > 10:  # DEBUG; the suppressed fast path is this one comparison
-            self._absorbed += 1
-            return None
-        return self._emit(msg, DEBUG, None)
-
-    def log_info(self, msg: object) -> "bool | None":
-        """Log at INFO."""
-        if self._min > 20:  # INFO
-            self._absorbed += 1
-            return None
-        return self._emit(msg, INFO, None)
-
-    def log_warning(self, msg: object) -> "bool | None":
-        """Log at WARNING."""
-        return self.log(msg, WARNING)
-
-    def log_error(self, msg: object) -> "bool | None":
-        """Log at ERROR."""
-        return self.log(msg, ERROR)
-
-    def log_crit(self, msg: object) -> "bool | None":
-        """Log at CRITICAL (the same as ALERT)."""
-        return self.log(msg, CRITICAL)
-
+    log_debug = _at_level(DEBUG, "Log at DEBUG.")
+    log_info = _at_level(INFO, "Log at INFO.")
+    log_warning = _at_level(WARNING, "Log at WARNING.")
+    log_error = _at_level(ERROR, "Log at ERROR.")
+    log_crit = _at_level(CRITICAL, "Log at CRITICAL (the same as ALERT).")
     log_critical = log_crit
     log_alert = log_crit
     debug = log_debug
 
-    def _emit(self, msg, level, origin):
+    def _emit(self, msg: object, level: int, origin: "str | None") -> bool:
         if isinstance(msg, str):
             text = msg
         else:
@@ -440,20 +493,20 @@ class Logger:
         when = self._force_time
         if when is None:
             when = timestr()
-        line = "%s: %s: %s: %s" % (self._title, when, _level_label(level), text)
-        stats = self._stats
+        label = _level_label(level)
+        line = "%s: %s: %s: %s" % (self._title, when, label, text)
         with self._lock:
             if level >= ERROR:
-                stats[ERROR_OR_HIGHER] += 1
+                self._count(ERROR_OR_HIGHER)
             if level >= self._queue_min:
                 self._trim(1)
                 self._queue.insert(0, line)
             if level >= self._file_level and self._filename is not None:
-                self._write_file(line)
+                self._write_file("%s:%s:%s: %s" % (label, self._title, when, text))
             if level >= self._stdout_level:
-                self._write_stream(sys.stdout if self._stdout is None else self._stdout, line)
+                self._write_stream(self._stdout_stream(), line)
             if level >= self._stderr_level:
-                self._write_stream(sys.stderr if self._stderr is None else self._stderr, line)
+                self._write_stream(self._stderr_stream(), line)
             if level >= self._syslog_level:
                 self._send_syslog(line, level, None, None)
             sinks = self._sinks
@@ -467,40 +520,45 @@ class Logger:
             try:
                 sink.fn(level, text, line)
             except Exception:
-                stats[SINK_ERRORS] += 1
+                self._count(SINK_ERRORS)
         return True
 
-    def _write_stream(self, stream, line):
+    def _write_stream(self, stream: "Any", line: str) -> None:
         try:
             stream.write(line + "\n")
             flush = getattr(stream, "flush", None)
             if flush is not None:
                 flush()
         except Exception:
-            self._stats[SINK_ERRORS] += 1
+            self._count(SINK_ERRORS)
 
-    def _write_file(self, line):
-        if self._filename == "-":
-            self._write_stream(sys.stdout if self._stdout is None else self._stdout, line)
+    def _write_file(self, line: str) -> None:
+        path = self._filename
+        if path == "-":
+            self._write_stream(self._stdout_stream(), line)
             return
         try:
             f = self._file
             if f is None:
-                f = self._file = _open_append(self._filename)
+                if path is None:  # no file configured
+                    return
+                f = self._file = _open_append(path)
             f.write(line + "\n")
             f.flush()
         except Exception:
-            self._stats[SINK_ERRORS] += 1
+            self._count(SINK_ERRORS)
             self._close_file()  # try a fresh open with the next line
 
     # --------------------------------------------------------------- syslog
 
-    def _syslog_module(self):
+    def _syslog_module(self) -> "Any":
         if self._syslog is None:
             self._syslog = _import_syslog()
         return self._syslog or None
 
-    def _send_syslog(self, msg, level, ident, facility):
+    def _send_syslog(
+        self, msg: str, level: int, ident: "str | None", facility: "int | None"
+    ) -> bool:
         mod = self._syslog_module()
         if mod is None:
             return False
@@ -517,9 +575,9 @@ class Logger:
                 mod.openlog(ident=ident)
             mod.syslog(priority, msg)
         except Exception:
-            self._stats[SINK_ERRORS] += 1
+            self._count(SINK_ERRORS)
             return False
-        self._stats[SENT_SYSLOG] += 1
+        self._count(SENT_SYSLOG)
         return True
 
     def log_syslog(
@@ -569,13 +627,16 @@ class Logger:
 
     def stats(self) -> dict:
         """Counters (``log-absorbed``, ``log-error-or-higher``,
-        ``log-sent-syslog``, ``log-sink-errors``) plus ``log-filter-levels``,
-        as a new dict. The counters are updated without a lock on the
-        suppressed path, so they are exact on CPython and best-effort under
-        heavy thread contention elsewhere."""
-        out = dict(self._stats)  # type: dict
-        out[ABSORBED] = self._absorbed
-        out["log-filter-levels"] = self.filter_levels()
+        ``log-sent-syslog``, ``log-sink-errors``; 0 when not counted yet)
+        plus ``log-filter-levels``, as a new dict. The absorbed counter is
+        updated without a lock (it is the whole cost of a suppressed call),
+        so under heavy thread contention it is a close estimate."""
+        counters = self._counters
+        out = {}  # type: dict
+        for name in _COUNTER_NAMES:
+            value = counters.get(name)
+            out[name] = value if isinstance(value, int) else 0
+        out[FILTER_LEVELS] = self.filter_levels()
         return out
 
     def settings(self) -> dict:
@@ -593,7 +654,7 @@ class Logger:
         }
 
 
-def _import_syslog():
+def _import_syslog() -> "Any":
     """The syslog module, imported on first use (CPython only); False where
     there is none (boards, Windows)."""
     if not platform.CPYTHON:
@@ -605,12 +666,12 @@ def _import_syslog():
     return syslog
 
 
-def _check_queue_len(value):
+def _check_queue_len(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("log queue length must be an int >= 0 (0 = unbounded), not %r" % (value,))
 
 
-def _errtext(e):
+def _errtext(e: BaseException) -> str:
     errno = getattr(e, "errno", None)
     return "%s errno %s" % (type(e).__name__, errno)
 
@@ -618,7 +679,14 @@ def _errtext(e):
 # The process default logger and the original's module-level API. These are
 # bound methods of the one default instance, so there is no module state to
 # go stale (the original's globals could be rebound behind the logger's back).
-_LOG = Logger()
+#: The default logger's counters. kcore.varz uses this very dict as its store
+#: (``varz.VARZ``), so they are real varz keys; kcore-common never imports varz.
+COUNTERS = {}  # type: dict
+
+_LOG = Logger(counters=COUNTERS)
+
+#: The default logger's queue, newest first: the live list, never replaced.
+LOG_QUEUE = _LOG._queue
 
 init_log = _LOG.init_log
 log = _LOG.log

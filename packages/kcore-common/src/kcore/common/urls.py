@@ -17,6 +17,10 @@ functions.
 
 from kcore.common import platform
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any
+
 _ALWAYS_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
 _HEXDIGITS = "0123456789ABCDEFabcdef"
 
@@ -30,7 +34,7 @@ _QUOTE_TABLES_MAX = 32  # callers with ever-changing `safe` must not grow memory
 _USE_TABLES = platform.CPYTHON
 
 
-def _quote_table(safe):
+def _quote_table(safe: "str | bytes") -> "tuple[bytes, list | None]":
     if isinstance(safe, str):
         # Like urllib: non-ASCII characters in `safe` are ignored.
         safe_bytes = bytes([ord(ch) for ch in safe if ord(ch) < 128])
@@ -49,7 +53,16 @@ def _quote_table(safe):
     return entry
 
 
-def _quote_bytes(data, entry):
+def _table_for(safe: "str | bytes") -> "tuple[bytes, list | None]":
+    """The cached (allowed bytes, table) entry for ``safe``, made on first use."""
+    try:
+        entry = _QUOTE_TABLES.get(safe)
+    except TypeError:  # unhashable, e.g. a bytearray
+        entry = None
+    return entry if entry is not None else _quote_table(safe)
+
+
+def _quote_bytes(data: "bytes | bytearray", entry: "tuple[bytes, list | None]") -> str:
     allowed, table = entry
     if not data.rstrip(allowed):
         return data.decode("utf-8")
@@ -68,16 +81,10 @@ def py_quote_from_bytes(bs: "bytes | bytearray", safe: "str | bytes" = "/") -> s
         raise TypeError("quote_from_bytes() expected bytes")
     if not bs:
         return ""
-    try:
-        entry = _QUOTE_TABLES.get(safe)
-    except TypeError:  # unhashable, e.g. a bytearray
-        entry = None
-    if entry is None:
-        entry = _quote_table(safe)
-    return _quote_bytes(bs, entry)
+    return _quote_bytes(bs, _table_for(safe))
 
 
-def _encode(string, encoding, errors):
+def _encode(string: str, encoding: "str | None", errors: "str | None") -> bytes:
     if encoding is None or encoding in ("utf-8", "utf8", "UTF-8"):
         if errors is None or errors == "strict":
             return string.encode("utf-8")
@@ -114,13 +121,7 @@ def py_quote(
         data = string
     if not data:
         return ""
-    try:
-        entry = _QUOTE_TABLES.get(safe)
-    except TypeError:  # unhashable, e.g. a bytearray
-        entry = None
-    if entry is None:
-        entry = _quote_table(safe)
-    return _quote_bytes(data, entry)
+    return _quote_bytes(data, _table_for(safe))
 
 
 def py_quote_plus(
@@ -168,7 +169,7 @@ def py_unquote_to_bytes(string: "str | bytes") -> bytes:
     return bytes(res)
 
 
-def _cont(b):
+def _cont(b: int) -> bool:
     return 0x80 <= b <= 0xBF
 
 
@@ -247,7 +248,7 @@ def decode_utf8_replace(data: "bytes | bytearray") -> str:
     return "".join(out)
 
 
-def _decode(data, encoding, errors):
+def _decode(data: bytes, encoding: str, errors: str) -> str:
     if encoding in ("utf-8", "utf8", "UTF-8") and errors == "replace":
         return decode_utf8_replace(data)
     return data.decode(encoding, errors)
@@ -319,13 +320,15 @@ def unquote_plus(string: str, encoding: str = "utf-8", errors: str = "replace") 
     return unquote(string.replace("+", " "), encoding, errors)
 
 
-def _quote_item(x, safe, encoding, errors, quote_via):
+def _quote_item(
+    x: object, safe: "str | bytes", encoding: "str | None", errors: "str | None", quote_via: "Any"
+) -> str:
     if isinstance(x, bytes):  # like urllib: a bytearray goes through str()
         return quote_via(x, safe)
     return quote_via(str(x), safe, encoding, errors)
 
 
-def _pairs(query):
+def _pairs(query: "Any") -> list:
     if hasattr(query, "items"):
         return list(query.items())
     if isinstance(query, (str, bytes, bytearray)) and query:

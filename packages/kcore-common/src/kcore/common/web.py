@@ -28,6 +28,13 @@ from kcore.common.platform import (
 )
 from kcore.common.urls import decode_utf8_replace, unquote, urlencode
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable, Iterable, Iterator, Optional, Tuple, Union
+
+    HeaderData = Union["Headers", "dict[str, Any]", Iterable[Tuple[str, Any]], None]
+    SendOnce = Callable[[str, "URL", "Headers", Optional[bytes]], "Response"]
+
 DEFAULT_TIMEOUT = 10
 DEFAULT_MAX_REDIRECTS = 5
 # A response body larger than this raises WebError instead of eating memory.
@@ -36,6 +43,21 @@ MAX_HEADER_LINE = 8192 if CPYTHON else 2048
 MAX_HEADERS = 100
 USER_AGENT = "kcore-web/0.1"
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+#: The request headers that follow a redirect to another origin (scheme, host,
+#: port); every other header (Authorization, Cookie, Proxy-Authorization,
+#: X-Kcore-Auth, X-Api-Key, ...) is dropped. An allowlist, so a credential in a
+#: header kcore has never heard of cannot leak either.
+CROSS_ORIGIN_HEADERS = (
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-language",
+    "content-length",
+    "content-type",
+    "pragma",
+    "user-agent",
+)
 
 # ------------------------------------------------------------------ errors
 
@@ -62,28 +84,17 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the classes built below
         pass
 
 else:
+    # Names, not classes: MicroPython has no TimeoutError or ConnectionError.
+    # There a class has one exception base, and the leaves keep WebError.
     WebError = error_class(
         "WebError",
-        OSError,
+        "OSError",
         doc="Root of every web client error (also an OSError, as requests' is).",
+        module=__name__,
     )
-    WebError.__module__ = __name__
 
-    def _leaf(name, builtin_name, base, doc):
-        """Subclass ``base`` (and the named builtin where this Python has it
-        and allows mixing it in), so the WebError tree holds everywhere."""
-        try:
-            import builtins
-
-            builtin = getattr(builtins, builtin_name, None)
-        except ImportError:  # a board without the builtins module
-            builtin = None
-        if builtin is not None:
-            try:
-                return type(name, (base, builtin), {"__doc__": doc, "__module__": __name__})
-            except TypeError:  # MicroPython: no multiple native bases
-                pass
-        return type(name, (base,), {"__doc__": doc, "__module__": __name__})
+    def _leaf(name: str, builtin: "str | None", base: "type[Exception]", doc: str) -> "Any":
+        return error_class(name, builtin, base, doc, __name__, keep_base=True)
 
     WebTimeout = _leaf(
         "WebTimeout", "TimeoutError", WebError, "The server did not answer in time."
@@ -92,13 +103,13 @@ else:
         "WebConnectionError", "ConnectionError", WebError, "No connection to the server."
     )
     WebSSLError = _leaf(
-        "WebSSLError", "_no_builtin_", WebConnectionError, "TLS handshake/verification failed."
+        "WebSSLError", None, WebConnectionError, "TLS handshake/verification failed."
     )
     InvalidURL = _leaf("InvalidURL", "ValueError", WebError, "The URL cannot be requested.")
     InvalidHeader = _leaf("InvalidHeader", "ValueError", WebError, "A header name/value is bad.")
 
 
-def _error(cls, what, url=None):
+def _error(cls: "type[Any]", what: str, url: "URL | None" = None) -> "Any":
     """Build ``cls`` with a message naming the method/host and what failed.
 
     ``url`` is a :class:`URL` (or None); only its redacted form (no user
@@ -118,12 +129,40 @@ def _error(cls, what, url=None):
 # -------------------------------------------------------------------- URLs
 
 _HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;="
+_SCHEME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+-."
+
+
+def mask_url(url: str) -> str:
+    """``url`` as an error message may show it, whether or not it parses:
+    anything that may be credentials (from the start of the authority, or of
+    the text, to the last ``@``) becomes ``***``, the query and fragment are
+    cut, control characters are escaped, and it is at most 120 characters.
+    Over-masks (an ``@`` in a path) rather than show a password."""
+    at = url.rfind("@")
+    if at >= 0:
+        start = url.find("//")
+        start = start + 2 if 0 <= start < at else 0
+        url = url[:start] + "***" + url[at:]
+    slashes = url.find("//")
+    for mark in "?#":
+        i = url.find(mark, slashes + 2 if slashes >= 0 else 0)
+        if i >= 0:
+            url = url[:i] + mark + "..."
+    out = []
+    for ch in url[:120]:
+        out.append(ch if 0x20 <= ord(ch) != 0x7F else "\\x%02x" % ord(ch))
+    return "".join(out) + ("..." if len(url) > 120 else "")
+
+
+def _bad_url(url: str, what: str) -> "Any":
+    """InvalidURL naming the masked URL and what is wrong with it."""
+    return _error(InvalidURL, "%s: %s" % (mask_url(url), what))
 
 
 class URL:
     """A parsed http(s) URL. ``target`` is the request target (path+query)."""
 
-    def __init__(self, scheme, host, port, target, userinfo=""):
+    def __init__(self, scheme: str, host: str, port: int, target: str, userinfo: str = "") -> None:
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -131,11 +170,11 @@ class URL:
         self.userinfo = userinfo
 
     @property
-    def default_port(self):
+    def default_port(self) -> int:
         return 443 if self.scheme == "https" else 80
 
     @property
-    def hostport(self):
+    def hostport(self) -> str:
         """Host as it goes in a Host header (IPv6 bracketed, port if needed)."""
         host = "[%s]" % self.host if ":" in self.host else self.host
         if self.port != self.default_port:
@@ -143,25 +182,25 @@ class URL:
         return host
 
     @property
-    def origin(self):
+    def origin(self) -> str:
         return "%s://%s" % (self.scheme, self.hostport)
 
     @property
-    def path(self):
+    def path(self) -> str:
         return self.target.split("?", 1)[0]
 
-    def redacted(self):
+    def redacted(self) -> str:
         """The URL without credentials or query: safe for messages and logs."""
         return self.origin + self.path
 
-    def geturl(self):
+    def geturl(self) -> str:
         return self.origin + self.target
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "URL(%r)" % self.redacted()
 
 
-def parse_url(url):
+def parse_url(url: str) -> URL:
     """Split an ``http://`` or ``https://`` URL into a :class:`URL`.
 
     Raises InvalidURL for anything else: a missing or unsupported scheme, no
@@ -171,16 +210,21 @@ def parse_url(url):
     if not isinstance(url, str):
         raise _error(InvalidURL, "URL must be a str, not %s" % type(url).__name__)
     url = url.strip()
+    # Every message below names the URL only through mask_url(): a password
+    # can be anywhere in a URL that does not parse.
     for ch in url:
         if ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise _error(InvalidURL, "URL contains a control character (CR/LF/NUL/...)")
+            raise _bad_url(url, "URL contains a control character (CR/LF/NUL/...)")
     sep = url.find("://")
     if sep <= 0:
-        raise _error(InvalidURL, "URL has no scheme: use http:// or https://")
+        raise _bad_url(url, "URL has no scheme: use http:// or https://")
     scheme = url[:sep].lower()
     if scheme not in ("http", "https"):
-        shown = scheme if len(scheme) <= 16 else scheme[:16] + "..."
-        raise _error(InvalidURL, "unsupported URL scheme '%s' (use http:// or https://)" % shown)
+        if len(scheme) <= 16 and not [c for c in scheme if c not in _SCHEME_CHARS]:
+            what = "unsupported URL scheme '%s'" % scheme
+        else:
+            what = "unsupported URL scheme"
+        raise _bad_url(url, what + " (use http:// or https://)")
     rest = url[sep + 3 :]
     cut = len(rest)
     for ch in "/?#":
@@ -201,16 +245,16 @@ def parse_url(url):
     if netloc.startswith("["):
         end = netloc.find("]")
         if end < 0:
-            raise _error(InvalidURL, "URL has an unterminated IPv6 address")
+            raise _bad_url(url, "URL has an unterminated IPv6 address")
         host = netloc[1:end]
         after = netloc[end + 1 :]
         if after:
             if not after.startswith(":"):
-                raise _error(InvalidURL, "URL has junk after the IPv6 address")
+                raise _bad_url(url, "URL has junk after the IPv6 address")
             port_str = after[1:]
         for ch in host.lower():
             if ch not in "0123456789abcdef:.%":
-                raise _error(InvalidURL, "URL has an invalid IPv6 address")
+                raise _bad_url(url, "URL has an invalid IPv6 address")
     else:
         colon = netloc.rfind(":")
         if colon >= 0:
@@ -219,20 +263,20 @@ def parse_url(url):
             host = netloc
         for ch in host.lower():
             if ch not in _HOST_CHARS:
-                raise _error(InvalidURL, "URL host contains an invalid character %r" % ch)
+                raise _bad_url(url, "URL host contains an invalid character")
     host = host.lower()
     if not host:
-        raise _error(InvalidURL, "URL has no host")
+        raise _bad_url(url, "URL has no host")
     if port_str:
         if not port_str.isdigit() or not 0 < int(port_str) < 65536:
-            raise _error(InvalidURL, "URL has an invalid port %r" % port_str[:8])
+            raise _bad_url(url, "URL has an invalid port (a number 1-65535)")
         port = int(port_str)
     else:
         port = 443 if scheme == "https" else 80
     return URL(scheme, host, port, target, userinfo)
 
 
-def _normalize_path(path):
+def _normalize_path(path: str) -> str:
     out = []  # type: list
     for seg in path.split("/"):
         if seg == "..":
@@ -246,7 +290,7 @@ def _normalize_path(path):
     return result if result.startswith("/") else "/" + result
 
 
-def join_url(base, location):
+def join_url(base: URL, location: str) -> str:
     """Resolve a redirect ``Location`` against the :class:`URL` ``base``."""
     location = location.strip()
     head = location[:12].lower()
@@ -266,7 +310,7 @@ def join_url(base, location):
     return base.origin + _normalize_path(directory + "/" + path) + ("?" + query if query else "")
 
 
-def add_query(url, get_dict):
+def add_query(url: str, get_dict: "Any") -> str:
     """Append ``get_dict`` (dict or list of pairs), url-encoded, with ? or &."""
     if not get_dict:
         return url
@@ -287,35 +331,37 @@ def add_query(url, get_dict):
 class Headers:
     """Case-insensitive header mapping that remembers the original case."""
 
-    def __init__(self, data=None):
-        self._d = {}
+    def __init__(self, data: "HeaderData" = None) -> None:
+        self._d = {}  # type: dict[str, tuple[str, Any]]
         if data:
             self.update(data)
 
-    def update(self, data):
+    def update(self, data: "HeaderData") -> None:
+        if data is None:
+            return
         items = data.items() if hasattr(data, "items") else data
         for k, v in items:
             self[k] = v
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: str, value: "Any") -> None:
         self._d[key.lower()] = (key, value)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> "Any":
         return self._d[key.lower()][1]
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: str) -> None:
         del self._d[key.lower()]
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._d
 
-    def __iter__(self):
+    def __iter__(self) -> "Iterator[str]":
         return iter([k for k, _ in self._d.values()])
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._d)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
             other = dict(other.lower_items())
         elif hasattr(other, "items"):
@@ -324,51 +370,71 @@ class Headers:
             return False
         return dict(self.lower_items()) == other
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> bool:
         return not self == other
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: "Any" = None) -> "Any":
         entry = self._d.get(key.lower())
         return default if entry is None else entry[1]
 
-    def pop(self, key, default=None):
+    def pop(self, key: str, default: "Any" = None) -> "Any":
         entry = self._d.pop(key.lower(), None)
         return default if entry is None else entry[1]
 
-    def keys(self):
+    def keys(self) -> "list[str]":
         return [k for k, _ in self._d.values()]
 
-    def values(self):
+    def values(self) -> "list[Any]":
         return [v for _, v in self._d.values()]
 
-    def items(self):
+    def items(self) -> "list[tuple[str, Any]]":
         return list(self._d.values())
 
-    def lower_items(self):
+    def lower_items(self) -> "list[tuple[str, Any]]":
         return [(k, kv[1]) for k, kv in self._d.items()]
 
-    def copy(self):
+    def copy(self) -> "Headers":
         return Headers(self.items())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return repr(dict(self.items()))
 
 
-def _check_header(name, value):
+_HEADER_NAME_PUNCTUATION = "!#$%&'*+-.^_`|~"
+
+
+def _check_header(name: object, value: object) -> "tuple[str, str]":
+    """``(name, value)`` as str, if every transport can send them: a name of
+    token characters, a value of Latin-1 characters without CR/LF/NUL (what
+    HTTP/1.1 and http.client allow). Else InvalidHeader, naming the header
+    (never its value, which may be a secret)."""
     name = str(name)
     value = str(value)
-    if not name or ":" in name:
-        raise _error(InvalidHeader, "invalid header name %r" % name[:40])
-    for ch in name + value:
-        if ch in "\r\n\x00":
-            raise _error(InvalidHeader, "header %r contains CR/LF/NUL" % name[:40])
+    shown = repr(name[:40])
+    if not name:
+        raise _error(InvalidHeader, "empty header name")
     for ch in name:
-        if ch in " \t":
-            raise _error(InvalidHeader, "invalid header name %r" % name[:40])
+        if not (ch.isalpha() or ch.isdigit() or ch in _HEADER_NAME_PUNCTUATION) or ord(ch) > 126:
+            raise _error(InvalidHeader, "invalid header name %s" % shown)
+    for ch in value:
+        if ch in "\r\n\x00":
+            raise _error(InvalidHeader, "header %s contains CR/LF/NUL" % shown)
+        if ord(ch) > 255:
+            raise _error(
+                InvalidHeader,
+                "header %s has a character HTTP cannot carry (values are Latin-1; "
+                "percent- or base64-encode others)" % shown,
+            )
     return name, value
 
 
-def _charset(content_type):
+def header_bytes(text: str) -> bytes:
+    """A checked header line or value as bytes, Latin-1 as HTTP/1.1 sends
+    it (MicroPython's ``str.encode`` knows only UTF-8)."""
+    return bytes([ord(ch) for ch in text])
+
+
+def _charset(content_type: "str | None") -> "str | None":
     if not content_type:
         return None
     for part in content_type.split(";")[1:]:
@@ -384,19 +450,19 @@ def _charset(content_type):
 class _Elapsed:
     """Stand-in for ``datetime.timedelta`` where a board has no datetime."""
 
-    def __init__(self, ms):
+    def __init__(self, ms: int) -> None:
         self.ms = ms
         self.seconds = ms // 1000
         self.microseconds = (ms % 1000) * 1000
 
-    def total_seconds(self):
+    def total_seconds(self) -> float:
         return self.ms / 1000.0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "elapsed(%.3fs)" % self.total_seconds()
 
 
-def make_elapsed(ms):
+def make_elapsed(ms: int) -> "Any":
     """``datetime.timedelta`` (as requests gives) where available."""
     try:
         from datetime import timedelta
@@ -413,19 +479,19 @@ class Response:
     attributes are looked up there (``history``, ``cookies``, ...).
     """
 
-    exception = None
+    exception = None  # type: Optional[BaseException]
 
     def __init__(
         self,
-        status_code,
-        headers=None,
-        content=b"",
-        url="",
-        elapsed_ms=0,
-        reason="",
-        transport_response=None,
-        history=None,
-    ):
+        status_code: "int | None",
+        headers: "HeaderData" = None,
+        content: bytes = b"",
+        url: str = "",
+        elapsed_ms: int = 0,
+        reason: str = "",
+        transport_response: "Any" = None,
+        history: "list | None" = None,
+    ) -> None:
         self.status_code = status_code
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.content = content
@@ -435,14 +501,14 @@ class Response:
         self.transport_response = transport_response
         self.history = history if history is not None else []
         self.encoding = _charset(self.headers.get("content-type"))
-        self._text = None
+        self._text = None  # type: str | None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.status_code is not None and self.status_code < 400
 
     @property
-    def text(self):
+    def text(self) -> str:
         if self._text is None:
             enc = (self.encoding or "utf-8").lower()
             if enc in ("utf-8", "utf8"):
@@ -454,12 +520,12 @@ class Response:
                     self._text = decode_utf8_replace(self.content)
         return self._text
 
-    def json(self, **kwargs):
+    def json(self, **kwargs: "Any") -> "Any":
         import json
 
         return json.loads(self.text, **kwargs)
 
-    def raise_for_status(self):
+    def raise_for_status(self) -> None:
         if not self.ok:
             url = None
             try:
@@ -468,25 +534,25 @@ class Response:
                 pass
             raise _error(WebError, "HTTP %s %s" % (self.status_code, self.reason), url)
 
-    def close(self):
+    def close(self) -> None:
         """Nothing to release: the body is already read and the socket closed."""
 
-    def __enter__(self):
+    def __enter__(self) -> "Response":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.ok
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Response [%s]>" % self.status_code
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> "Any":
         if name.startswith("_"):
             raise AttributeError(name)
         tr = self.__dict__.get("transport_response")
@@ -495,11 +561,11 @@ class Response:
         return getattr(tr, name)
 
 
-def _safe_url_for_display(url):
+def _safe_url_for_display(url: str) -> str:
     try:
         return parse_url(url).redacted()
     except Exception:
-        return "<invalid URL>"
+        return mask_url(url) if isinstance(url, str) else "<invalid URL>"
 
 
 class FakeResponse:
@@ -510,7 +576,7 @@ class FakeResponse:
     (credentials and query removed from the URL).
     """
 
-    def __init__(self, exception, url="", elapsed_ms=0):
+    def __init__(self, exception: BaseException, url: str = "", elapsed_ms: int = 0) -> None:
         self.elapsed = make_elapsed(elapsed_ms)
         self.exception = exception
         self.ok = False
@@ -520,21 +586,21 @@ class FakeResponse:
         self.content = b""
         self.reason = ""
         self.url = url
-        self.history = []
+        self.history = []  # type: list
 
-    def json(self, **kwargs):
+    def json(self, **kwargs: "Any") -> "Any":
         raise self.exception
 
-    def raise_for_status(self):
+    def raise_for_status(self) -> None:
         raise self.exception
 
-    def close(self):
+    def close(self) -> None:
         pass
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return False
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (
             "FakeResponse(ok=False, status_code=None, url=%r, exception=%s: %s, elapsed=%.3fs)"
             % (
@@ -556,23 +622,23 @@ class PreparedRequest:
 
     def __init__(
         self,
-        method,
-        url,
-        headers,
-        body,
-        timeout,
-        verify,
-        cafile,
-        proxy_host,
-        allow_redirects,
-        max_redirects,
-        max_body,
-    ):
+        method: str,
+        url: str,
+        headers: "Headers",
+        body: "bytes | None",
+        timeout: "int | float",
+        verify: bool,
+        cafile: "str | None",
+        proxy_host: "str | None",
+        allow_redirects: bool,
+        max_redirects: int,
+        max_body: int,
+    ) -> None:
         self.method = method
-        self.url = url  # str
+        self.url = url
         self.parsed = parse_url(url)
-        self.headers = headers  # Headers
-        self.body = body  # bytes or None
+        self.headers = headers
+        self.body = body
         self.timeout = timeout
         self.verify = verify
         self.cafile = cafile
@@ -582,7 +648,7 @@ class PreparedRequest:
         self.max_body = max_body
 
 
-def _basic_auth(userinfo):
+def _basic_auth(userinfo: str) -> str:
     import binascii
 
     user, _, password = userinfo.partition(":")
@@ -590,7 +656,24 @@ def _basic_auth(userinfo):
     return "Basic " + binascii.b2a_base64(raw).decode("ascii").strip()
 
 
-def _redirect_target(req, resp, method, body, headers, url):
+def _with_url_credentials(url: URL, headers: Headers) -> Headers:
+    """``headers`` plus Basic auth from the URL's user info, unless the
+    caller set an Authorization header (requests does the same)."""
+    if not url.userinfo or "authorization" in headers:
+        return headers
+    headers = headers.copy()
+    headers["Authorization"] = _basic_auth(url.userinfo)
+    return headers
+
+
+def _redirect_target(
+    req: PreparedRequest,
+    resp: Response,
+    method: str,
+    body: "bytes | None",
+    headers: Headers,
+    url: URL,
+) -> "tuple[str, bytes | None, Headers, URL] | None":
     """Next (method, body, headers, URL) for a redirect, or None if done."""
     if not req.allow_redirects or resp.status_code not in REDIRECT_CODES:
         return None
@@ -602,20 +685,24 @@ def _redirect_target(req, resp, method, body, headers, url):
         method, body = "GET", None
     elif resp.status_code in (301, 302) and method == "POST":
         method, body = "GET", None  # what browsers and requests do
-    headers = headers.copy()
+    if new_url.origin != url.origin:  # credentials never go to another origin
+        kept = [(k, v) for k, v in headers.items() if k.lower() in CROSS_ORIGIN_HEADERS]
+        headers = Headers(kept)
+    else:
+        headers = headers.copy()
     if body is None:
         headers.pop("content-type")
         headers.pop("content-length")
-    if new_url.origin != url.origin:  # never forward credentials to another host
-        headers.pop("authorization")
-        headers.pop("cookie")
-    return method, body, headers, new_url
+    return method, body, _with_url_credentials(new_url, headers), new_url
 
 
-def follow_redirects(req, send_once):
+def follow_redirects(req: PreparedRequest, send_once: "SendOnce") -> Response:
     """Run ``send_once(method, URL, headers, body)`` through at most
-    ``req.max_redirects`` redirects; the shared loop of the board transports."""
-    method, body, headers, url = req.method, req.body, req.headers, req.parsed
+    ``req.max_redirects`` redirects: the one redirect policy of every
+    transport (a request to another origin keeps only
+    :data:`CROSS_ORIGIN_HEADERS`)."""
+    method, body, url = req.method, req.body, req.parsed
+    headers = _with_url_credentials(url, req.headers)
     history = []  # type: list
     while True:
         resp = send_once(method, url, headers, body)
@@ -631,14 +718,14 @@ def follow_redirects(req, send_once):
         method, body, headers, url = nxt
 
 
-def _too_big(limit, url):
+def _too_big(limit: int, url: "URL | None") -> "Any":
     return _error(WebError, "response body larger than max_body=%d bytes" % limit, url)
 
 
 # ----------------------------------------------------------------- session
 
 
-def _requests_available():
+def _requests_available() -> bool:
     if "requests" in sys.modules:
         return True
     try:
@@ -648,7 +735,7 @@ def _requests_available():
     return find_spec("requests") is not None
 
 
-def _transport_class(name):
+def _transport_class(name: str) -> "Any":
     if name == "requests":
         from kcore.common._webrequests import RequestsTransport
 
@@ -660,14 +747,14 @@ def _transport_class(name):
     return AdafruitTransport if name == "adafruit" else SocketTransport
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
     """Transports load on first use (CPython >= 3.7 and MicroPython)."""
     if name in ("RequestsTransport", "AdafruitTransport", "SocketTransport"):
         return _transport_class(name[: -len("Transport")].lower())
     raise AttributeError("module 'kcore.common.web' has no attribute '%s'" % name)
 
 
-def _adafruit_module():
+def _adafruit_module() -> "Any":
     try:
         import adafruit_requests  # type: ignore[import-not-found]
 
@@ -688,14 +775,14 @@ class Session:
 
     def __init__(
         self,
-        transport=None,
-        socket_pool=None,
-        ssl_context=None,
-        timeout=DEFAULT_TIMEOUT,
-        max_redirects=DEFAULT_MAX_REDIRECTS,
-        max_body=DEFAULT_MAX_BODY,
-        headers=None,
-    ):
+        transport: "Any" = None,
+        socket_pool: "Any" = None,
+        ssl_context: "Any" = None,
+        timeout: "int | float" = DEFAULT_TIMEOUT,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        max_body: int = DEFAULT_MAX_BODY,
+        headers: "HeaderData" = None,
+    ) -> None:
         self.timeout = _check_timeout(timeout)
         self.max_redirects = int(max_redirects)
         self.max_body = int(max_body)
@@ -705,14 +792,14 @@ class Session:
         self._transport = transport
 
     @property
-    def transport(self):
+    def transport(self) -> "Any":
         t = self._transport
         if t is None or isinstance(t, str):
             t = self._make_transport(t)
             self._transport = t
         return t
 
-    def _make_transport(self, name):
+    def _make_transport(self, name: "str | None") -> "Any":
         pool, ctx = self.socket_pool, self.ssl_context
         if name is None:
             if pool is not None:
@@ -731,19 +818,21 @@ class Session:
 
     def prepare(
         self,
-        method,
-        url,
-        params=None,
-        data=None,
-        headers=None,
-        json=None,
-        timeout=None,
-        verify=True,
-        cafile=None,
-        proxy_host=None,
-        allow_redirects=True,
-        max_body=None,
-    ):
+        method: str,
+        url: str,
+        params: "Any" = None,
+        data: "Any" = None,
+        headers: "HeaderData" = None,
+        json: "Any" = None,
+        timeout: "int | float | None" = None,
+        verify: "bool | str" = True,
+        cafile: "str | None" = None,
+        proxy_host: "str | None" = None,
+        allow_redirects: bool = True,
+        max_body: "int | None" = None,
+    ) -> PreparedRequest:
+        """Validate and encode a request (no I/O): the keyword arguments of
+        :meth:`request`, :meth:`get`, ... are these."""
         method = str(method).upper()
         if not method.isalpha():
             raise ValueError("invalid HTTP method %r" % method[:20])
@@ -751,7 +840,7 @@ class Session:
         hdrs = self.headers.copy()
         if headers:
             hdrs.update(headers)
-        body = None
+        body = None  # type: bytes | None
         if json is not None:
             import json as json_module
 
@@ -787,40 +876,40 @@ class Session:
             self.max_body if max_body is None else int(max_body),
         )
 
-    def request(self, method, url, **kwargs):
+    def request(self, method: str, url: str, **kwargs: "Any") -> Response:
         """Send a request; see :meth:`prepare` for the keyword arguments."""
         req = self.prepare(method, url, **kwargs)
         return self.transport.send(req)
 
-    def get(self, url, **kwargs):
+    def get(self, url: str, **kwargs: "Any") -> Response:
         return self.request("GET", url, **kwargs)
 
-    def post(self, url, data=None, **kwargs):
+    def post(self, url: str, data: "Any" = None, **kwargs: "Any") -> Response:
         return self.request("POST", url, data=data, **kwargs)
 
-    def head(self, url, **kwargs):
+    def head(self, url: str, **kwargs: "Any") -> Response:
         kwargs.setdefault("allow_redirects", False)
         return self.request("HEAD", url, **kwargs)
 
-    def close(self):
+    def close(self) -> None:
         t = self._transport
         if t is not None and not isinstance(t, str):
             t.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _check_timeout(timeout):
+def _check_timeout(timeout: object) -> "int | float":
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError("timeout must be a number of seconds > 0, not %r" % (timeout,))
     return timeout
 
 
-def _board_socket_pool():
+def _board_socket_pool() -> "Any":
     """CircuitPython: the Wi-Fi radio's socket pool, if the board has one."""
     try:
         import socketpool  # type: ignore[import-not-found]
@@ -833,14 +922,14 @@ def _board_socket_pool():
 _DEFAULT = []  # type: list
 
 
-def get_default_session():
+def get_default_session() -> Session:
     """The session the module-level functions use (made on first use)."""
     if not _DEFAULT:
         _DEFAULT.append(Session())
     return _DEFAULT[0]
 
 
-def set_default_session(session):
+def set_default_session(session: "Session | None") -> "Session | None":
     """Swap the session behind web_get() & co (tests, boards with a pool).
     Returns the previous one (or None)."""
     old = _DEFAULT[0] if _DEFAULT else None
@@ -854,16 +943,16 @@ def set_default_session(session):
 
 
 def web_get(
-    url,
-    timeout=DEFAULT_TIMEOUT,
-    get_dict=None,
-    post_dict=None,
-    verify_ssl=True,
-    wrap_exceptions=True,
-    cafile=None,
-    proxy_host=None,
-    session=None,
-):
+    url: str,
+    timeout: "int | float" = DEFAULT_TIMEOUT,
+    get_dict: "Any" = None,
+    post_dict: "Any" = None,
+    verify_ssl: bool = True,
+    wrap_exceptions: bool = True,
+    cafile: "str | None" = None,
+    proxy_host: "str | None" = None,
+    session: "Session | None" = None,
+) -> "Response | FakeResponse":
     """GET ``url`` (POST a form when ``post_dict`` is given) -> Response.
 
     ``get_dict`` is url-encoded onto the URL; ``cafile`` is a PEM CA bundle
@@ -891,7 +980,7 @@ def web_get(
         return FakeResponse(e, url if isinstance(url, str) else repr(url), monotonic_ms() - start)
 
 
-def web_get_e(url, *args, **kwargs):
+def web_get_e(url: str, *args: "Any", **kwargs: "Any") -> "Response | FakeResponse":
     """Like :func:`web_get`, also printing any error to stderr."""
     resp = web_get(url, *args, **kwargs)
     if resp.exception is not None:
@@ -900,15 +989,15 @@ def web_get_e(url, *args, **kwargs):
 
 
 def read_web(
-    url,
-    timeout=DEFAULT_TIMEOUT,
-    get_dict=None,
-    post_dict=None,
-    verify_ssl=True,
-    wrap_exceptions=True,
-    cafile=None,
-    proxy_host=None,
-):
+    url: str,
+    timeout: "int | float" = DEFAULT_TIMEOUT,
+    get_dict: "Any" = None,
+    post_dict: "Any" = None,
+    verify_ssl: bool = True,
+    wrap_exceptions: bool = True,
+    cafile: "str | None" = None,
+    proxy_host: "str | None" = None,
+) -> str:
     """Body text of ``url``; ``''`` on any error or non-2xx/3xx status."""
     resp = web_get(
         url, timeout, get_dict, post_dict, verify_ssl, wrap_exceptions, cafile, proxy_host
@@ -917,15 +1006,15 @@ def read_web(
 
 
 def read_web_e(
-    url,
-    timeout=DEFAULT_TIMEOUT,
-    get_dict=None,
-    post_dict=None,
-    verify_ssl=True,
-    wrap_exceptions=True,
-    cafile=None,
-    proxy_host=None,
-):
+    url: str,
+    timeout: "int | float" = DEFAULT_TIMEOUT,
+    get_dict: "Any" = None,
+    post_dict: "Any" = None,
+    verify_ssl: bool = True,
+    wrap_exceptions: bool = True,
+    cafile: "str | None" = None,
+    proxy_host: "str | None" = None,
+) -> str:
     """Body text if ok, else a string: ``"ERROR: [<code>] <text>"`` for an
     HTTP error status, ``"ERROR: <what failed>"`` when no response came."""
     resp = web_get(

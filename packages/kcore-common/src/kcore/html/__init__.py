@@ -16,17 +16,18 @@ use ``Markup("").join(...)`` or ``str(markup)``.
 
 from kcore.common.platform import error_class
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Iterable
+
 __version__ = "0.1.0"
 
 HtmlError = error_class(
     "HtmlError",
     ValueError,
     doc="An argument cannot be turned into safe HTML (bad tag name, unsafe URL or attribute).",
+    module=__name__,
 )
-try:
-    HtmlError.__module__ = __name__  # show kcore.html.HtmlError in tracebacks
-except (AttributeError, TypeError):  # MicroPython: type attributes are read-only
-    pass
 
 
 # ---------------------------------------------------------------- escaping
@@ -50,7 +51,7 @@ def escape(s: str, quote: bool = True) -> str:
     return s
 
 
-def _h(value) -> str:
+def _h(value: object) -> str:
     """Any value as a plain str of safe HTML: Markup (or anything with
     ``__html__``, e.g. markupsafe) as is, everything else via str() and escaped."""
     if isinstance(value, Markup):
@@ -63,7 +64,7 @@ def _h(value) -> str:
     return escape(value)
 
 
-def _fmt_arg(value):
+def _fmt_arg(value: object) -> object:
     """A %-format argument: numbers stay numbers (so %d works), the rest is escaped."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
@@ -81,13 +82,13 @@ class Markup(str):
     def __html__(self) -> "Markup":
         return self
 
-    def __add__(self, other) -> "Markup":
+    def __add__(self, other: object) -> "Markup":  # type: ignore[override]
         return Markup(str(self) + _h(other))
 
-    def __radd__(self, other) -> "Markup":
+    def __radd__(self, other: object) -> "Markup":
         return Markup(_h(other) + str(self))
 
-    def __mod__(self, args) -> "Markup":
+    def __mod__(self, args: object) -> "Markup":
         if isinstance(args, tuple):
             args = tuple([_fmt_arg(a) for a in args])
         elif isinstance(args, dict):
@@ -96,19 +97,19 @@ class Markup(str):
             args = _fmt_arg(args)
         return Markup(str(self) % args)
 
-    def join(self, seq) -> "Markup":  # type: ignore[override]
+    def join(self, seq: "Iterable[object]") -> "Markup":  # type: ignore[override]
         return Markup(str(self).join([_h(x) for x in seq]))
 
     def __repr__(self) -> str:
         return "Markup(%r)" % str(self)
 
     @classmethod
-    def escape(cls, value) -> "Markup":
+    def escape(cls, value: object) -> "Markup":
         """``value`` as Markup: escaped unless it already is safe HTML."""
         return cls(_h(value))
 
 
-def raw(s) -> Markup:
+def raw(s: object) -> Markup:
     """Mark ``s`` as trusted HTML that must be inserted without escaping.
 
     Only for text the program wrote itself, never for data from outside.
@@ -135,7 +136,7 @@ _UNSAFE_VALUE_SCHEMES = ("javascript", "vbscript", "data")
 _RAW_TEXT_TAGS = ("script", "style", "xmp", "iframe", "noembed", "noframes", "plaintext")
 
 
-def _tag(name, content=None) -> str:
+def _tag(name: str, content: object = None) -> str:
     """Check a tag name (``td``, ``h1``...): a tag is format, not data."""
     if not isinstance(name, str) or not name or name[0] not in _ALPHA:
         raise HtmlError("tag name must be a word like 'td' or 'h1', got %r" % (name,))
@@ -149,7 +150,7 @@ def _tag(name, content=None) -> str:
     return str(name)
 
 
-def _has_control(s) -> bool:
+def _has_control(s: str) -> bool:
     for ch in s:
         o = ord(ch)
         if o < 0x20 or o == 0x7F:
@@ -157,7 +158,7 @@ def _has_control(s) -> bool:
     return False
 
 
-def _scheme(url):
+def _scheme(url: str) -> "str | None":
     """The URL scheme, lower-cased, as a browser would see it; None if relative."""
     colon = url.find(":")
     if colon <= 0 or url[0] not in _ALPHA:
@@ -168,7 +169,7 @@ def _scheme(url):
     return url[:colon].lower()
 
 
-def _safe_url(url, what) -> str:
+def _safe_url(url: object, what: str) -> str:
     """Escaped ``url`` for an attribute; only http(s) and relative URLs pass.
 
     A URL is data even when given as Markup: it is always escaped, so the
@@ -186,7 +187,7 @@ def _safe_url(url, what) -> str:
     return escape(str(url))
 
 
-def _attrs(fmt, what) -> str:
+def _attrs(fmt: object, what: str) -> str:
     """Check a raw attribute list like ``border=1 cellpadding=2``.
 
     It cannot be escaped (quotes are its syntax), so it is validated instead:
@@ -244,7 +245,7 @@ def _attrs(fmt, what) -> str:
     return fmt
 
 
-def _items(seq, what):
+def _items(seq: "Any", what: str) -> list:
     """A list from a list/tuple/iterable argument; a lone str counts as one item."""
     if seq is None:
         return []
@@ -261,7 +262,12 @@ def _items(seq, what):
 VIEWPORT_META = Markup('<meta name="viewport" content="width=device-width, initial-scale=1">')
 
 
-def html_page_wrap(body_contents, title="", css=(), other_heads=(VIEWPORT_META,)) -> Markup:
+def html_page_wrap(
+    body_contents: object,
+    title: object = "",
+    css: "Iterable[str] | str" = (),
+    other_heads: "Iterable[object] | str" = (VIEWPORT_META,),
+) -> Markup:
     """A complete page in the original's fixed skeleton.
 
     ``body_contents`` and ``title`` are escaped unless Markup; ``css`` entries
@@ -283,7 +289,13 @@ def html_page_wrap(body_contents, title="", css=(), other_heads=(VIEWPORT_META,)
 
 
 def list_to_select_input(
-    name, values, prompts=None, selected=None, id=None, indent="  ", autofocus=False
+    name: object,
+    values: "Iterable[object]",
+    prompts: "Iterable[object] | None" = None,
+    selected: object = None,
+    id: object = None,  # noqa: A002 - the original's name
+    indent: str = "  ",
+    autofocus: bool = False,
 ) -> Markup:
     """A ``<select>`` with one ``<option>`` per value (shown as the matching prompt)."""
     values = _items(values, "values")
@@ -308,7 +320,11 @@ def list_to_select_input(
 
 
 def list_to_table(
-    list_in, table_fmt="border=1 cellpadding=2", header_list=(), autoexpand=True, title=None
+    list_in: "Any",
+    table_fmt: str = "border=1 cellpadding=2",
+    header_list: "Iterable[object]" = (),
+    autoexpand: bool = True,
+    title: object = None,
 ) -> Markup:
     """A ``<table>``: a dict gives key/value rows, a list one row per item.
 
@@ -337,7 +353,7 @@ def list_to_table(
     return Markup("".join(out))
 
 
-def _sorted_items(d):
+def _sorted_items(d: dict) -> list:
     items = list(d.items())
     try:
         items.sort(key=lambda kv: kv[0])
@@ -346,7 +362,7 @@ def _sorted_items(d):
     return items
 
 
-def dict_to_page(d, title="") -> Markup:
+def dict_to_page(d: dict, title: object = "") -> Markup:
     """A page with a two-column table of ``d``, sorted by key (/varz, /flagz)."""
     if not hasattr(d, "items"):
         raise TypeError("dict_to_page needs a dict, got %s" % type(d).__name__)
@@ -354,7 +370,7 @@ def dict_to_page(d, title="") -> Markup:
     return html_page_wrap(list_to_table(rows), title)
 
 
-def redirect(to, delay=0, content=None) -> Markup:
+def redirect(to: str, delay: "int | float" = 0, content: object = None) -> Markup:
     """A page that sends the browser to ``to`` after ``delay`` seconds (meta refresh).
 
     ``to`` must be an http(s) or relative URL: ``javascript:``, ``data:`` and
@@ -371,7 +387,7 @@ def redirect(to, delay=0, content=None) -> Markup:
     return html_page_wrap("" if content is None else content, other_heads=(meta,))
 
 
-def table_row(items, item_type="td") -> Markup:
+def table_row(items: object, item_type: str = "td") -> Markup:
     """``<tr><td>a</td><td>b</td></tr>`` + newline; each item escaped unless Markup."""
     tag = _tag(item_type)
     out = ["<tr>"]
@@ -381,17 +397,17 @@ def table_row(items, item_type="td") -> Markup:
     return Markup("".join(out))
 
 
-def two_col_row(a, b) -> Markup:
+def two_col_row(a: object, b: object) -> Markup:
     """A two-cell table row."""
     return table_row([a, b])
 
 
-def wrap(msg, code, eol=True) -> Markup:
+def wrap(msg: object, code: str, eol: bool = True) -> Markup:
     """``<code>msg</code>`` (+ newline if ``eol``); ``msg`` escaped unless Markup."""
     tag = _tag(code, msg)
     return Markup("<%s>%s</%s>%s" % (tag, _h(msg), tag, "\n" if eol else ""))
 
 
-def wrap_(msg, code) -> Markup:
+def wrap_(msg: object, code: str) -> Markup:
     """``wrap`` without the newline."""
     return wrap(msg, code, False)

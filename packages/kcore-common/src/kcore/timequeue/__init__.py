@@ -13,6 +13,14 @@ Every event remembers its ``clock_kind``. Both clocks (and ``localtime``) can be
 injected into :class:`TimeQueue`, so tests run on fake time; the pure parts take
 explicit times and never read a hidden "now".
 
+One injected time drives everything: ``check(use_ms_time=X)`` with no ``use_wall_ms``
+fires delays, :meth:`~TimeQueue.at` events and daily events by ``X``. Daily events then
+count ``X`` as :func:`hm_to_ms` does, in ms from a midnight, with every day
+``ONE_DAY_IN_MS`` long (no time zone, no DST): ``TimedEvent(10, 0, f,
+_force_now_ms=hm_to_ms(9, 0))`` fires at ``check(use_ms_time=hm_to_ms(10, 0))``. A daily
+event armed on the other base (the real wall clock, or injected time) moves to the next
+hh:mm on the base that drives the queue when the queue is first checked that way.
+
 Catching up: an event fires at most once per :meth:`~TimeQueue.check` pass. A repeating
 event that fell behind (the loop was busy, the board slept) fires once, then skips to its
 next slot in the future on its original phase: no burst of missed calls.
@@ -31,33 +39,47 @@ import sys
 from kcore.common import platform as _platform
 from kcore.common.platform import error_class
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from typing import Any, Callable, Sequence
+
+    #: epoch seconds -> (year, month, mday, hour, minute, second, ...) in local time
+    LocalTime = Callable[[int], Sequence[int]]
+
 __version__ = "0.1.0"
 
 ONE_DAY_IN_MS = 86400000
 MONOTONIC = "monotonic"
 WALL = "wall"
+#: The time base of daily events driven by ``check(use_ms_time=...)`` alone: ms from a
+#: midnight, as :func:`hm_to_ms` counts (no time zone, no DST).
+INJECTED = "injected"
 DEFAULT_MAX_LEN = 1000
 
 TimeQueueFull = error_class(
-    "TimeQueueFull", OverflowError, doc="The queue holds max_len events already."
+    "TimeQueueFull",
+    OverflowError,
+    doc="The queue holds max_len events already.",
+    module=__name__,
 )
 TimeQueueError = error_class(
-    "TimeQueueError", ValueError, doc="A bad argument to the time queue (not a time)."
+    "TimeQueueError",
+    ValueError,
+    doc="A bad argument to the time queue (not a time).",
+    module=__name__,
 )
 InvalidTimeError = error_class(
-    "InvalidTimeError", ValueError, doc="A delay, hour, minute or time is not usable."
+    "InvalidTimeError",
+    ValueError,
+    doc="A delay, hour, minute or time is not usable.",
+    module=__name__,
 )
 ThreadsUnavailableError = error_class(
     "ThreadsUnavailableError",
     NotImplementedError,
     doc="Thread mode needs CPython; on boards call check() from the main loop.",
+    module=__name__,
 )
-
-for _cls in (TimeQueueFull, TimeQueueError, InvalidTimeError, ThreadsUnavailableError):
-    try:
-        _cls.__module__ = __name__  # show kcore.timequeue.X in tracebacks
-    except (AttributeError, TypeError):  # MicroPython: type attributes are read-only
-        pass
 
 
 def now_in_ms() -> int:
@@ -73,7 +95,7 @@ def hm_to_ms(h: int, m: int) -> int:
     return (h * 60 + m) * 60000
 
 
-def _ms(value, what, positive=False) -> int:
+def _ms(value: object, what: str, positive: bool = False) -> int:
     """Check a millisecond count (int or float, finite) and return it as an int."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTimeError("%s must be a number of ms, got %r" % (what, value))
@@ -90,7 +112,7 @@ def _ms(value, what, positive=False) -> int:
 # from the injected ``localtime``; its epoch cancels out of every result.
 
 
-def _days_from_civil(y, m, d):
+def _days_from_civil(y: int, m: int, d: int) -> int:
     """Day number of a proleptic Gregorian date (1970-01-01 is 0)."""
     if m <= 2:
         y -= 1
@@ -101,13 +123,13 @@ def _days_from_civil(y, m, d):
     return era * 146097 + doe - 719468
 
 
-def _local_naive(t, localtime):
+def _local_naive(t: int, localtime: "LocalTime") -> int:
     """The local wall reading of epoch second ``t``, as seconds since 1970-01-01 local."""
     lt = localtime(t)
     return _days_from_civil(lt[0], lt[1], lt[2]) * 86400 + lt[3] * 3600 + lt[4] * 60 + lt[5]
 
 
-def _local_to_epoch(naive, localtime):
+def _local_to_epoch(naive: int, localtime: "LocalTime") -> int:
     """First epoch second whose local reading is ``naive``, or, when that reading is
     skipped (DST gap), the first second after it (the end of the gap)."""
     guess = naive - (_local_naive(naive, localtime) - naive)
@@ -140,7 +162,9 @@ def _local_to_epoch(naive, localtime):
     return above
 
 
-def next_local_time_ms(hour: int, minute: int, after_ms: int, localtime=None) -> int:
+def next_local_time_ms(
+    hour: int, minute: int, after_ms: int, localtime: "LocalTime | None" = None
+) -> int:
     """Epoch ms of the first local ``hour``:``minute`` at or after ``after_ms``.
 
     Pure: ``after_ms`` is the caller's "now" on the wall clock, ``localtime`` the
@@ -160,7 +184,14 @@ def next_local_time_ms(hour: int, minute: int, after_ms: int, localtime=None) ->
     raise InvalidTimeError("no local %02d:%02d found after %r" % (hour, minute, after_ms))
 
 
-def _func_name(func):
+def next_injected_time_ms(hour: int, minute: int, after_ms: int) -> int:
+    """The first ``hour``:``minute`` at or after ``after_ms`` on injected time (ms from a
+    midnight, as :func:`hm_to_ms` counts; every day is ``ONE_DAY_IN_MS`` long)."""
+    slot = after_ms - after_ms % ONE_DAY_IN_MS + hm_to_ms(hour, minute)
+    return slot if slot >= after_ms else slot + ONE_DAY_IN_MS
+
+
+def _func_name(func: object) -> str:
     name = getattr(func, "__name__", None)
     return name if name else type(func).__name__
 
@@ -179,23 +210,30 @@ class Event:
     """
 
     clock_kind = MONOTONIC
+    base = None  # type: str | None  # daily events: WALL or INJECTED (see TimedEvent)
 
     def __init__(
         self,
-        fire_in_ms,
-        func,
-        args=None,
-        kwargs=None,
-        repeat_after_ms=None,
+        fire_in_ms: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+        repeat_after_ms: "int | float | None" = None,
         now_ms: "int | None" = None,
-    ):
+    ) -> None:
         delay = _ms(fire_in_ms, "fire_in_ms")
         self._setup(func, args, kwargs, repeat_after_ms)
         if now_ms is None:
             now_ms = now_in_ms()
         self.fire_at_ms = _ms(now_ms, "now_ms") + delay
 
-    def _setup(self, func, args, kwargs, repeat_after_ms):
+    def _setup(
+        self,
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None",
+        kwargs: "dict | None",
+        repeat_after_ms: "int | float | None",
+    ) -> None:
         if not callable(func):
             raise TypeError("func must be callable, got %s" % type(func).__name__)
         if kwargs is not None and not isinstance(kwargs, dict):
@@ -212,11 +250,11 @@ class Event:
         self._state = _IDLE
         self._seq = 0
 
-    def fire(self):
+    def fire(self) -> "Any":
         """Run the callback now (the queue calls this when the event is due)."""
         return self.func(*self.args, **self.kwargs)
 
-    def next_fire_ms(self, now_ms: int, localtime=None) -> "int | None":
+    def next_fire_ms(self, now_ms: int, localtime: "LocalTime | None" = None) -> "int | None":
         """When to fire next, having fired at ``now_ms``; None for a one-shot.
 
         Missed slots are skipped: the result is the first slot after ``now_ms``
@@ -229,7 +267,7 @@ class Event:
             periods = 1
         return self.fire_at_ms + periods * self.repeat_after_ms
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%s(at %d ms %s, repeat %s, %s%r %r)" % (
             type(self).__name__,
             self.fire_at_ms,
@@ -248,7 +286,14 @@ class AtEvent(Event):
 
     clock_kind = WALL
 
-    def __init__(self, epoch_seconds, func, args=None, kwargs=None, repeat_after_ms=None):
+    def __init__(
+        self,
+        epoch_seconds: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+        repeat_after_ms: "int | float | None" = None,
+    ) -> None:
         if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, (int, float)):
             raise InvalidTimeError("epoch_seconds must be a number, got %r" % (epoch_seconds,))
         self._setup(func, args, kwargs, repeat_after_ms)
@@ -258,48 +303,67 @@ class AtEvent(Event):
 class TimedEvent(Event):
     """Call ``func`` every day at local ``time_hour``:``time_min`` (wall clock).
 
-    ``now_ms`` is "now" as epoch ms on the wall clock (default: the real wall clock);
-    ``_force_now_ms`` is the original's name for it. ``localtime`` converts epoch
-    seconds to local readings (default ``kcore.common.platform.localtime``).
+    ``now_ms`` is "now" as epoch ms on the wall clock (default: the real wall clock),
+    and ``localtime`` converts epoch seconds to local readings (default
+    ``kcore.common.platform.localtime``): ``base`` is :data:`WALL`.
+
+    ``_force_now_ms`` (the original's argument) is "now" on injected time instead, in ms
+    from a midnight as :func:`hm_to_ms` counts: ``base`` is :data:`INJECTED`, and the
+    event fires when ``check(use_ms_time=...)`` reaches its hh:mm on that base.
     """
 
     clock_kind = WALL
 
     def __init__(
         self,
-        time_hour,
-        time_min,
-        func,
-        args=None,
-        kwargs=None,
+        time_hour: int,
+        time_min: int,
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
         _force_now_ms: "int | None" = None,
         now_ms: "int | None" = None,
-        localtime=None,
-    ):
+        localtime: "LocalTime | None" = None,
+    ) -> None:
         hm_to_ms(time_hour, time_min)
         self._setup(func, args, kwargs, None)
         self.time_hour = time_hour
         self.time_min = time_min
         self.repeat_after_ms = ONE_DAY_IN_MS  # informative; re-arming uses the calendar
         self.localtime = localtime
-        if now_ms is None:
-            now_ms = _force_now_ms
-        if now_ms is None:
-            now_ms = int(_platform.wall_time() * 1000)
-        self.fire_at_ms = next_local_time_ms(time_hour, time_min, _ms(now_ms, "now_ms"), localtime)
+        if now_ms is None and _force_now_ms is not None:
+            self.rebase(INJECTED, _ms(_force_now_ms, "_force_now_ms"))
+        else:
+            if now_ms is None:
+                now_ms = int(_platform.wall_time() * 1000)
+            self.rebase(WALL, _ms(now_ms, "now_ms"), localtime)
 
-    def next_fire_ms(self, now_ms: int, localtime=None) -> "int | None":
-        """The next local hh:mm strictly after both ``now_ms`` and the last slot."""
-        after = now_ms if now_ms > self.fire_at_ms else self.fire_at_ms
+    def _slot(self, base: "str | None", after_ms: int, localtime: "LocalTime | None") -> int:
+        if base == INJECTED:
+            return next_injected_time_ms(self.time_hour, self.time_min, after_ms)
         return next_local_time_ms(
-            self.time_hour, self.time_min, after + 1, self.localtime or localtime
+            self.time_hour, self.time_min, after_ms, self.localtime or localtime
         )
+
+    def rebase(self, base: str, now_ms: int, localtime: "LocalTime | None" = None) -> None:
+        """Arm at the first hh:mm at or after ``now_ms`` on ``base`` (:data:`WALL`:
+        epoch ms, local calendar; :data:`INJECTED`: ms from a midnight)."""
+        if base not in (WALL, INJECTED):
+            raise TimeQueueError("base must be WALL or INJECTED, got %r" % (base,))
+        self.fire_at_ms = self._slot(base, now_ms, localtime)
+        self.base = base
+
+    def next_fire_ms(self, now_ms: int, localtime: "LocalTime | None" = None) -> "int | None":
+        """The next hh:mm (on this event's base) strictly after both ``now_ms`` and the
+        last slot."""
+        after = now_ms if now_ms > self.fire_at_ms else self.fire_at_ms
+        return self._slot(self.base, after + 1, localtime)
 
 
 # ------------------------------------------------------------------- queue
 
 
-def _insert(events, event):
+def _insert(events: list, event: Event) -> None:
     """Insert into a list kept sorted by (fire_at_ms, seq)."""
     key = (event.fire_at_ms, event._seq)
     lo, hi = 0, len(events)
@@ -329,14 +393,14 @@ class TimeQueue:
 
     def __init__(
         self,
-        list_of_events=None,
-        clock=None,
-        wall_clock=None,
-        localtime=None,
+        list_of_events: "Sequence[Event] | None" = None,
+        clock: "Callable[[], int] | None" = None,
+        wall_clock: "Callable[[], float] | None" = None,
+        localtime: "LocalTime | None" = None,
         max_len: int = DEFAULT_MAX_LEN,
         raise_errors: bool = False,
-        logger=None,
-    ):
+        logger: "Any" = None,
+    ) -> None:
         if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
             raise TimeQueueError("max_len must be an int >= 1, got %r" % (max_len,))
         self.clock = clock if clock is not None else _platform.monotonic_ms
@@ -355,6 +419,7 @@ class TimeQueue:
         self._lock = _platform.new_lock()
         self._listeners = []  # type: list
         self._runner = None  # type: TimeQueueThread | None
+        self._wall_base = None  # type: str | None  # base of every queued daily event, if one
         for event in list_of_events or ():
             self.add_event(event)
 
@@ -368,23 +433,66 @@ class TimeQueue:
         """Now on the wall clock, in epoch ms."""
         return int(self.wall_clock() * 1000)
 
-    def _nows(self, use_ms_time, use_wall_ms):
+    def _nows(
+        self, use_ms_time: "int | float | None", use_wall_ms: "int | float | None"
+    ) -> "tuple[int, int, str]":
+        """(monotonic now, wall now, base of daily events) for a check."""
         mono = self.now_ms() if use_ms_time is None else _ms(use_ms_time, "use_ms_time")
-        wall = self.wall_now_ms() if use_wall_ms is None else _ms(use_wall_ms, "use_wall_ms")
-        return mono, wall
+        if use_wall_ms is not None:
+            return mono, _ms(use_wall_ms, "use_wall_ms"), WALL
+        if use_ms_time is not None:
+            return mono, mono, INJECTED  # one injected time drives every kind of event
+        return mono, self.wall_now_ms(), WALL
+
+    def _align_daily(self, base: str, wall_now: int) -> list:
+        """Move daily events armed on another base to ``base`` (caller holds the lock);
+        returns the events that could not be moved, with the error."""
+        failed = []  # type: list
+        if self._wall_base == base or not self._wall:
+            self._wall_base = base
+            return failed
+        for event in self._wall:
+            if event.base is not None and event.base != base:
+                try:
+                    event.rebase(base, wall_now, self.localtime)
+                except Exception as e:  # a broken localtime: keep its old time
+                    failed.append((event, e))
+        self._wall.sort(key=lambda e: (e.fire_at_ms, e._seq))
+        self._wall_base = base
+        return failed
 
     # -- adding and removing
 
-    def add(self, fire_in_ms, func, args=None, kwargs=None, repeat_after_ms=None) -> Event:
+    def add(
+        self,
+        fire_in_ms: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+        repeat_after_ms: "int | float | None" = None,
+    ) -> Event:
         """Run ``func`` in ``fire_in_ms`` ms (monotonic), then every ``repeat_after_ms``."""
         event = Event(fire_in_ms, func, args, kwargs, repeat_after_ms, now_ms=self.now_ms())
         return self.add_event(event)
 
-    def at(self, epoch_seconds, func, args=None, kwargs=None) -> Event:
+    def at(
+        self,
+        epoch_seconds: "int | float",
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+    ) -> Event:
         """Run ``func`` once when the wall clock reaches ``epoch_seconds``."""
         return self.add_event(AtEvent(epoch_seconds, func, args, kwargs))
 
-    def daily(self, hour: int, minute: int, func, args=None, kwargs=None) -> Event:
+    def daily(
+        self,
+        hour: int,
+        minute: int,
+        func: "Callable[..., Any]",
+        args: "Sequence[Any] | None" = None,
+        kwargs: "dict | None" = None,
+    ) -> Event:
         """Run ``func`` every day at local ``hour``:``minute`` (this queue's clocks)."""
         event = TimedEvent(
             hour, minute, func, args, kwargs, now_ms=self.wall_now_ms(), localtime=self.localtime
@@ -412,6 +520,8 @@ class TimeQueue:
             event.cancelled = False
             event._state = _QUEUED
             _insert(self._mono if event.clock_kind == MONOTONIC else self._wall, event)
+            if event.base is not None and event.base != self._wall_base:
+                self._wall_base = None  # mixed bases: the next check aligns them
         self._notify()
         return event
 
@@ -437,7 +547,7 @@ class TimeQueue:
 
     remove = cancel
 
-    def clear(self):
+    def clear(self) -> None:
         """Drop every queued event."""
         with self._lock:
             for event in self._mono + self._wall:
@@ -447,13 +557,13 @@ class TimeQueue:
             self._wall = []
         self._notify()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._mono) + len(self._wall)
 
     @property
     def queue(self) -> list:
         """A copy of the queued events, soonest first (both clocks compared as "due in")."""
-        mono_now, wall_now = self._nows(None, None)
+        mono_now, wall_now, _base = self._nows(None, None)
         with self._lock:
             events = self._mono + self._wall
         return sorted(
@@ -464,14 +574,18 @@ class TimeQueue:
             ),
         )
 
-    def next_due_ms(self, use_ms_time=None, use_wall_ms=None) -> "int | None":
+    def next_due_ms(
+        self, use_ms_time: "int | float | None" = None, use_wall_ms: "int | float | None" = None
+    ) -> "int | None":
         """Milliseconds until the next event is due (0 if one is overdue), None if empty.
 
         A main loop sleeps this long (capped, if wall-clock events should notice
-        the clock being set) between :meth:`check` calls.
+        the clock being set) between :meth:`check` calls. The times mean what they
+        mean for :meth:`check`.
         """
-        mono_now, wall_now = self._nows(use_ms_time, use_wall_ms)
+        mono_now, wall_now, base = self._nows(use_ms_time, use_wall_ms)
         with self._lock:
+            failed = self._align_daily(base, wall_now)
             best = None
             if self._mono:
                 best = self._mono[0].fire_at_ms - mono_now
@@ -479,21 +593,28 @@ class TimeQueue:
                 due = self._wall[0].fire_at_ms - wall_now
                 if best is None or due < best:
                     best = due
+        for event, error in failed:
+            self._report(event, error)
         if best is None:
             return None
         return best if best > 0 else 0
 
     # -- firing
 
-    def check(self, use_ms_time=None, use_wall_ms=None) -> int:
+    def check(
+        self, use_ms_time: "int | float | None" = None, use_wall_ms: "int | float | None" = None
+    ) -> int:
         """Fire every due event once; return how many callbacks ran.
 
         ``use_ms_time`` / ``use_wall_ms`` force "now" on the monotonic / wall clock
-        (0 is a time like any other; only None reads the clock).
+        (0 is a time like any other; only None reads the clock). ``use_ms_time``
+        alone is "now" for every event: delays, :meth:`at` and daily events (on the
+        :data:`INJECTED` base: ms from a midnight, as :func:`hm_to_ms` counts).
         """
-        mono_now, wall_now = self._nows(use_ms_time, use_wall_ms)
+        mono_now, wall_now, base = self._nows(use_ms_time, use_wall_ms)
         due = []
         with self._lock:
+            failed = self._align_daily(base, wall_now)
             for events, now in ((self._mono, mono_now), (self._wall, wall_now)):
                 n = 0
                 while n < len(events) and events[n].fire_at_ms <= now:
@@ -503,6 +624,8 @@ class TimeQueue:
                     due.append((now - event.fire_at_ms, event, now))
                 del events[:n]
             self._firing += len(due)
+        for event, error in failed:
+            self._report(event, error)
         # Most overdue first; ties in the order they were added.
         due.sort(key=lambda item: (-item[0], item[1]._seq))
         errors = []
@@ -539,7 +662,7 @@ class TimeQueue:
             raise errors[0][1]
         return fired
 
-    def _rearm(self, event, now):
+    def _rearm(self, event: Event, now: int) -> None:
         next_ms = None
         if not event.cancelled:
             try:
@@ -554,7 +677,7 @@ class TimeQueue:
                 event._state = _QUEUED
                 _insert(self._mono if event.clock_kind == MONOTONIC else self._wall, event)
 
-    def _report(self, event, error):
+    def _report(self, event: Event, error: BaseException) -> None:
         msg = "timequeue: callback %s raised %s: %s" % (
             _func_name(event.func),
             type(error).__name__,
@@ -572,11 +695,13 @@ class TimeQueue:
 
     # -- thread mode (CPython only)
 
-    def _notify(self):
+    def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
 
-    def run_in_thread(self, max_sleep_s: float = 10.0, name: str = "kcore-timequeue"):
+    def run_in_thread(
+        self, max_sleep_s: float = 10.0, name: str = "kcore-timequeue"
+    ) -> "TimeQueueThread":
         """CPython only: start a daemon thread that calls :meth:`check` when events are
         due (woken early by :meth:`add`); returns the :class:`TimeQueueThread`.
         ``max_sleep_s`` caps each sleep so wall-clock events notice the clock being set."""
@@ -585,19 +710,18 @@ class TimeQueue:
         self._runner = TimeQueueThread(self, max_sleep_s=max_sleep_s, name=name).start()
         return self._runner
 
-    def close(self):
+    def close(self) -> None:
         """Stop the thread started by :meth:`run_in_thread`, if any."""
         runner = self._runner
         self._runner = None
         if runner is not None:
             runner.stop()
 
-    def __enter__(self):
+    def __enter__(self) -> "TimeQueue":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
 
 class TimeQueueThread:
@@ -641,7 +765,7 @@ class TimeQueueThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def _run(self):
+    def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
@@ -673,6 +797,5 @@ class TimeQueueThread:
     def __enter__(self) -> "TimeQueueThread":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
-        return False

@@ -1,9 +1,11 @@
 """A NeoPixel strip with one API on a Raspberry Pi, on CircuitPython and in simulation.
 
-A :class:`Neo` keeps the colours you set (``strip[3] = RED``, ``strip[-1]``,
-``strip[::2] = BLUE``, exactly like a list) and sends them, scaled by
-``brightness``, to a back end on :meth:`Neo.show` (or at once with
-``auto_write``). Back ends, chosen once per strip:
+A :class:`Neo` keeps the colours you set (``strip[3] = RED``, ``strip[-1]``)
+and sends them, scaled by ``brightness``, to a back end on :meth:`Neo.show`
+(or at once with ``auto_write``). Assigning to a slice includes its stop
+(``strip[2:4] = RED`` sets pixels 2, 3 and 4) and applies a list value element
+by element; ``Neo(..., python_slices=True)`` makes slices behave exactly like
+a list's. Back ends, chosen once per strip:
 
 * ``"headless"``: colours kept in memory only; needs nothing (``simulation=True``).
 * ``"window"``: a tkinter window drawing one square per pixel (CPython, needs $DISPLAY).
@@ -21,30 +23,32 @@ __version__ = "0.1.0"
 
 import time
 
-from kcore.common.platform import CPYTHON, KcoreError, error_class, getenv
+from kcore._hw import BackendUnavailable, HwError, is_raspberry_pi
+from kcore.common.platform import CPYTHON, error_class, getenv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only; boards have no typing
+    from typing import Any, Iterator, Optional, Sequence
 
 
-class NeoError(KcoreError):
-    """Root of the errors kcore.neo raises."""
+class NeoError(HwError):
+    """Root of the errors kcore.neo raises (``BackendUnavailable`` is shared with kcore.gpio)."""
 
 
-def _error(name, builtin, doc):
-    """An error class that is a NeoError and, where the platform allows, ``builtin``."""
-    return error_class(name, builtin, NeoError, doc, module=__name__)
-
-
-BackendUnavailable = _error(
-    "BackendUnavailable",
-    ImportError,
-    "The library a back end needs is not installed; the message names what to install.",
-)
-NeoBackendError = _error(
+NeoBackendError = error_class(
     "NeoBackendError",
     RuntimeError,
+    NeoError,
     "The back end cannot run here (not a Raspberry Pi, not root, no display).",
+    module=__name__,
 )
-BadColor = _error("BadColor", ValueError, "A colour that is not 0..255 channels.")
-StripClosed = _error("StripClosed", RuntimeError, "The strip was closed.")
+BadColor = error_class(
+    "BadColor", ValueError, NeoError, "A colour that is not 0..255 channels.", module=__name__
+)
+StripClosed = error_class(
+    "StripClosed", RuntimeError, NeoError, "The strip was closed.", module=__name__
+)
+__all__ = ["BackendUnavailable", "BadColor", "Neo", "NeoBackendError", "NeoError", "StripClosed"]
 
 # ------------------------------------------------------------------ colours
 # RGB tuples (the Adafruit LED-animation palette).
@@ -74,15 +78,16 @@ BACKENDS = ("auto", "headless", "window", "rpi", "circuitpython")
 
 
 def wheel(pos: int) -> tuple:
-    """Colour ``pos`` (any int; taken modulo 256) on a red -> green -> blue -> red wheel."""
+    """Colour ``pos`` (any int; taken modulo 256) on a colour wheel: green at 0,
+    red at 85, blue at 170, back to green (the Adafruit rpi_ws281x examples' wheel)."""
     pos = int(pos) % 256
     if pos < 85:
-        return (255 - pos * 3, pos * 3, 0)
+        return (pos * 3, 255 - pos * 3, 0)
     if pos < 170:
         pos -= 85
-        return (0, 255 - pos * 3, pos * 3)
+        return (255 - pos * 3, 0, pos * 3)
     pos -= 170
-    return (pos * 3, 0, 255 - pos * 3)
+    return (0, pos * 3, 255 - pos * 3)
 
 
 def color_to_rgb(color: int) -> tuple:
@@ -104,7 +109,7 @@ def scale(color: tuple, brightness: float) -> tuple:
     return tuple(int(c * brightness) for c in color)
 
 
-def _slice_range(s, n):
+def _slice_range(s: slice, n: int) -> range:
     """``range(*s.indices(n))``, spelled out: not every CircuitPython build has
     ``slice.indices``."""
     step = 1 if s.step is None else s.step
@@ -112,7 +117,7 @@ def _slice_range(s, n):
         raise ValueError("slice step cannot be zero")
     lo, hi = (0, n) if step > 0 else (-1, n - 1)
 
-    def clamp(v, default):
+    def clamp(v: "Optional[int]", default: int) -> int:
         if v is None:
             return default
         if v < 0:
@@ -125,16 +130,23 @@ def _slice_range(s, n):
     return range(clamp(s.start, n - 1), clamp(s.stop, -1), step)
 
 
-def _is_raspberry_pi():
-    """True on a Raspberry Pi (its device tree says so). CPython only."""
-    try:
-        with open("/proc/device-tree/model", "rb") as f:
-            return b"Raspberry Pi" in f.read()
-    except OSError:
-        return False
+def _inclusive_range(s: slice, n: int) -> range:
+    """The pixels a slice assignment sets by default: from start up to and
+    *including* stop (``[2:4]`` is 2, 3, 4); a missing bound means the end of
+    the strip; negative bounds count from the end, pixel by pixel."""
+    step = 1 if s.step is None else s.step
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
+    start = s.start
+    stop = s.stop
+    if start is None:
+        start = 0 if step > 0 else n - 1
+    if stop is None:
+        stop = n - 1 if step > 0 else 0
+    return range(start, stop + (1 if step > 0 else -1), step)
 
 
-def _pick_backend(name):
+def _pick_backend(name: "Optional[str]") -> str:
     if name is None or name == "auto":
         name = getenv("KCORE_NEO_BACKEND", "auto") or "auto"
     if name != "auto":
@@ -145,7 +157,7 @@ def _pick_backend(name):
         except ImportError:
             return "headless"
         return "circuitpython"
-    return "rpi" if _is_raspberry_pi() else "headless"
+    return "rpi" if is_raspberry_pi() else "headless"
 
 
 class HeadlessBackend:
@@ -157,17 +169,19 @@ class HeadlessBackend:
 
     name = "headless"
 
-    def __init__(self, n, pin=None, order="GRB", include_w=False):
+    def __init__(
+        self, n: int, pin: object = None, order: str = "GRB", include_w: bool = False
+    ) -> None:
         width = 4 if include_w else 3
-        self.frame = [(0,) * width] * n
+        self.frame = [(0,) * width] * n  # type: list
         self.shows = 0
         self.order = order
 
-    def write(self, frame):
+    def write(self, frame: "Sequence[tuple]") -> None:
         self.frame = list(frame)
         self.shows += 1
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
@@ -176,7 +190,14 @@ class CircuitPythonBackend:
 
     name = "circuitpython"
 
-    def __init__(self, n, pin=None, order="GRB", include_w=False, neopixel_module=None):
+    def __init__(
+        self,
+        n: int,
+        pin: object = None,
+        order: str = "GRB",
+        include_w: bool = False,
+        neopixel_module: "Any" = None,
+    ) -> None:
         if neopixel_module is None:
             try:
                 import neopixel as neopixel_module  # type: ignore[no-redef]
@@ -199,19 +220,19 @@ class CircuitPythonBackend:
             pin, n, brightness=1.0, auto_write=False, pixel_order=pixel_order
         )
 
-    def write(self, frame):
+    def write(self, frame: "Sequence[tuple]") -> None:
         np = self._np
         for i, color in enumerate(frame):
             np[i] = color
         np.show()
 
-    def close(self):
+    def close(self) -> None:
         deinit = getattr(self._np, "deinit", None)
         if deinit is not None:
             deinit()
 
 
-def _make_backend(name, n, pin, order, include_w):
+def _make_backend(name: str, n: int, pin: object, order: str, include_w: bool) -> "Any":
     if name == "headless":
         return HeadlessBackend(n, pin, order, include_w)
     if name == "circuitpython":
@@ -241,19 +262,27 @@ class Neo:
     strips (most are GRB). ``backend`` is a name from :data:`BACKENDS` or an
     object with ``write(frame)`` and ``close()``; ``simulation=True`` is
     ``backend="headless"`` and ``simulation="window"`` opens the window.
+
+    Reading a slice (``strip[1:3]``) gives a list, as for any list. Assigning
+    to one includes the stop pixel (``strip[2:4] = RED`` sets 2, 3 and 4; a
+    missing bound means the end of the strip) and a list value is applied
+    element by element (extra colours are ignored, too few is an IndexError).
+    ``python_slices=True`` makes assignment behave exactly like a list's (stop
+    excluded; a sequence of colours must fit the slice).
     """
 
     def __init__(
         self,
-        n=1,
-        pin=None,
-        brightness=1.0,
-        auto_write=True,
-        simulation=False,
-        reverse_rg=False,
-        include_w=False,
-        backend=None,
-    ):
+        n: int = 1,
+        pin: object = None,
+        brightness: float = 1.0,
+        auto_write: bool = True,
+        simulation: object = False,
+        reverse_rg: bool = False,
+        include_w: bool = False,
+        backend: object = None,
+        python_slices: bool = False,
+    ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError("a strip needs n >= 1 pixels, got %r" % (n,))
         self._n = n
@@ -263,6 +292,7 @@ class Neo:
         self._brightness = self._check_brightness(brightness)
         self.auto_write = bool(auto_write)
         self.pixel_order = ("RGB" if reverse_rg else "GRB") + ("W" if include_w else "")
+        self.python_slices = bool(python_slices)
         self._closed = False
         if backend is None:
             if simulation is True:
@@ -273,16 +303,16 @@ class Neo:
             backend = _make_backend(
                 _pick_backend(backend), n, pin, self.pixel_order, self._include_w
             )
-        self.backend = backend
+        self.backend: Any = backend
 
     # -------------------------------------------------------- list protocol
-    def __len__(self):
+    def __len__(self) -> int:
         return self._n
 
-    def __iter__(self):
+    def __iter__(self) -> "Iterator[tuple]":
         return iter(list(self._vals))
 
-    def _index(self, i):
+    def _index(self, i: object) -> int:
         if isinstance(i, bool) or not isinstance(i, int):
             raise TypeError("pixel indices must be integers or slices, not %s" % type(i).__name__)
         j = i + self._n if i < 0 else i
@@ -290,7 +320,7 @@ class Neo:
             raise IndexError("pixel index %d out of range for a strip of %d" % (i, self._n))
         return j
 
-    def _color(self, value):
+    def _color(self, value: object) -> tuple:
         if isinstance(value, int) and not isinstance(value, bool):
             if value < 0 or value > (0xFFFFFFFF if self._include_w else 0xFFFFFF):
                 raise BadColor("colour %r is out of range" % (value,))
@@ -309,28 +339,40 @@ class Neo:
             return tuple(value)
         raise BadColor("not a colour: %r (use (r, g, b) or 0xRRGGBB)" % (value,))
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: "Any") -> "Any":
         if isinstance(i, slice):
             return [self._vals[j] for j in _slice_range(i, self._n)]
         return self._vals[self._index(i)]
 
-    def __setitem__(self, i, value):
+    def _slice_colors(self, s: slice, value: object) -> "tuple[list, list]":
+        """(pixel indices, colours) a slice assignment writes, all checked first."""
+        if not self.python_slices:
+            indices = [self._index(j) for j in _inclusive_range(s, self._n)]
+            if isinstance(value, list):
+                if len(value) < len(indices):
+                    raise IndexError(
+                        "a list of %d colours for a slice of %d pixels (slice stops are "
+                        "included: [2:4] is 3 pixels)" % (len(value), len(indices))
+                    )
+                return indices, [self._color(v) for v in value[: len(indices)]]
+            return indices, [self._color(value)] * len(indices)
+        indices = list(_slice_range(s, self._n))
+        if (
+            isinstance(value, (list, tuple)) and len(value) > 0 and not isinstance(value[0], int)
+        ) or (isinstance(value, list) and len(value) == 0):
+            colors = [self._color(v) for v in value]
+            if len(colors) != len(indices):
+                raise ValueError(
+                    "attempt to assign %d colours to a slice of %d pixels"
+                    % (len(colors), len(indices))
+                )
+            return indices, colors
+        return indices, [self._color(value)] * len(indices)
+
+    def __setitem__(self, i: "Any", value: object) -> None:
         self._check_open()
         if isinstance(i, slice):
-            indices = _slice_range(i, self._n)
-            if (
-                isinstance(value, (list, tuple))
-                and len(value) > 0
-                and not isinstance(value[0], int)
-            ) or (isinstance(value, list) and len(value) == 0):
-                colors = [self._color(v) for v in value]
-                if len(colors) != len(indices):
-                    raise ValueError(
-                        "attempt to assign %d colours to a slice of %d pixels"
-                        % (len(colors), len(indices))
-                    )
-            else:
-                colors = [self._color(value)] * len(indices)
+            indices, colors = self._slice_colors(i, value)
             for j, c in zip(indices, colors):
                 self._vals[j] = c
         else:
@@ -348,14 +390,14 @@ class Neo:
 
     # ------------------------------------------------------------ brightness
     @staticmethod
-    def _check_brightness(value):
+    def _check_brightness(value: object) -> float:
         try:
-            value = float(value)
+            v = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise ValueError("brightness must be a number 0..1, got %r" % (value,))
-        if value != value:  # NaN
+        if v != v:  # NaN
             raise ValueError("brightness must be a number 0..1, got NaN")
-        return min(1.0, max(0.0, value))
+        return min(1.0, max(0.0, v))
 
     @property
     def brightness(self) -> float:
@@ -385,17 +427,24 @@ class Neo:
 
     def fill(self, color: object) -> None:
         """Every pixel to ``color``."""
-        self[:] = color
+        c = self._color(color)
+        self._check_open()
+        self._vals = [c] * self._n
+        if self.auto_write:
+            self.show()
 
     def black(self) -> None:
         """Every pixel off."""
         self.fill(BLACK)
 
     def fill_wheel(self, offset: int = 0) -> None:
-        """A rainbow along the strip, rotated by ``offset`` (0..255)."""
+        """A rainbow along the strip (pixel i gets ``wheel(255 * i // n)``),
+        rotated by ``offset``."""
         n = self._n
-        colors = [wheel((i * 256 // n + offset) & 255) for i in range(n)]
-        self[:] = colors
+        self._check_open()
+        self._vals = [wheel(255 * i // n + offset) for i in range(n)]
+        if self.auto_write:
+            self.show()
 
     def wipe(self, color: object = BLACK, delay_ms: int = 0) -> None:
         """Set the pixels to ``color`` one after another, showing each step."""
@@ -407,12 +456,12 @@ class Neo:
                 time.sleep(delay_ms / 1000)
 
     # ------------------------------------------------------------ lifecycle
-    def _check_open(self):
+    def _check_open(self) -> None:
         if self._closed:
             raise StripClosed("this NeoPixel strip is closed")
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
     def close(self) -> None:
@@ -421,13 +470,13 @@ class Neo:
             self._closed = True
             self.backend.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Neo":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._closed:
             return "<Neo closed>"
         return "<Neo n=%d backend=%s brightness=%.2f>" % (

@@ -8,7 +8,8 @@ window's events, and :meth:`WindowBackend.pump` does the latter between writes.
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from kcore.neo import BackendUnavailable, NeoBackendError
+from kcore._hw import BackendUnavailable
+from kcore.neo import NeoBackendError
 
 CELL = 40  # pixels per LED square, gap included
 GAP = 4

@@ -8,7 +8,8 @@ than failing deep in C.
 import os
 from typing import Any, Callable, Optional, Sequence
 
-from kcore.neo import BackendUnavailable, NeoBackendError, _is_raspberry_pi
+from kcore._hw import BackendUnavailable, is_raspberry_pi
+from kcore.neo import NeoBackendError
 
 # Pins the PWM/PCM/SPI hardware can drive, and the PWM channel each one needs.
 PINS = {10: 0, 12: 0, 18: 0, 21: 0, 13: 1, 19: 1}
@@ -71,7 +72,7 @@ class Ws281xBackend:
         freq_hz: int = 800000,
         dma: int = 10,
         invert: bool = False,
-        is_pi: Callable[[], bool] = _is_raspberry_pi,
+        is_pi: Callable[[], bool] = is_raspberry_pi,
         euid: Optional[int] = None,
     ) -> None:
         module = _import_rpi_ws281x()

@@ -9,7 +9,7 @@ documented in :mod:`kcore.settings._core`::
 
     s = Settings("settings.yaml", flag_prefix="")
     s.add_setting("port", default=8080, env_name="PORT", doc="listen port")
-    s.add_setting("db_password", override_env_name="DB_PASSWORD")
+    s.add_setting("db_password", override_env_name="DB_PASSWORD", env_list_split=False)
     port = s.get_int("port")
 
 ``k_settings`` (see :mod:`kcore.settings.cli`) prints settings for shell
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 from kcore.settings._core import Setting, Settings, SettingsGroup, eval_bool
 from kcore.settings._formats import (
-    MAX_INCLUDE_DEPTH,
+    MAX_VALUE_NODES,
     SettingsError,
     expand_home,
     home_dir,
@@ -30,11 +30,21 @@ from kcore.settings._formats import (
     parse_env,
     parse_yaml,
 )
+from kcore.settings._loader import (
+    MAX_FILE_BYTES,
+    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDED_FILES,
+    MAX_TOTAL_BYTES,
+)
 from kcore.settings.cli import main, parse_main_args, print_selected_settings
 
 __all__ = [
     "HOME",
+    "MAX_FILE_BYTES",
+    "MAX_INCLUDED_FILES",
     "MAX_INCLUDE_DEPTH",
+    "MAX_TOTAL_BYTES",
+    "MAX_VALUE_NODES",
     "Setting",
     "Settings",
     "SettingsError",

@@ -9,11 +9,17 @@ For a registered setting, the first source that has a value wins:
 5. the ``default`` (a callable default is called).
 
 The value then goes through :func:`kcore.common.special_arg_resolver`
-(``$VAR``, ``${VAR}x``, ``file:path``, ``-`` to prompt, ``*key`` for the
-keymaster) unless it starts with a backslash (which is removed, so ``\\-`` is a
-literal ``-``), then through the value mapper (default: ``%{other}`` is
-replaced by the setting ``other``). Where a value came from is kept in
-``Setting.how``.
+(``$VAR``, ``${VAR}x``, ``file:path``, ``-`` to prompt) unless it starts with a
+backslash (which is removed, so ``\\-`` is a literal ``-``), then through the
+value mapper (default: ``%{other}`` is replaced by the setting ``other``). Where
+a value came from is kept in ``Setting.how``.
+
+Environment variables (the two kinds above, ``$VAR`` references and ``$HOME``
+in file names) are read from ``Settings(environ=...)``, by default
+``os.environ``. A value taken from the environment that contains
+``env_list_sep`` (default ``;``) becomes a list, as in the original, unless the
+setting says ``env_list_split=False`` (recommended for passwords and other
+secrets, which may contain the separator).
 """
 
 from __future__ import annotations
@@ -25,15 +31,15 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from kcore.settings._formats import Loader, SettingsError, Values
+from kcore.settings._formats import MAX_VALUE_NODES, SettingsError, Values, check_size
+from kcore.settings._loader import Loader
 
 _TRUE_STRINGS = ("1", "y", "yes", "t", "true", "on")
 _REF = re.compile(r"%\{([^{}]+)\}")
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _AUTO_DOC = "auto-registered from "
-MAX_VALUE_NODES = 100_000  # elements of one list/dict setting value, nested ones included
 
 
 def eval_bool(value: Any) -> bool:
@@ -66,6 +72,7 @@ class Setting:
     disable_cache: bool = False
     cached_value: Any = None
     how: Optional[str] = None
+    env_list_split: bool = True  # False: never split an environment value on env_list_sep
 
 
 @dataclass
@@ -93,7 +100,9 @@ class Settings:
         include_directive: Optional[str] = "!include",
         value_mapper: Union[str, ValueMapper, None] = "default",
         debug: bool = False,
+        environ: Optional[Mapping[str, str]] = None,
     ) -> None:
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.settings_filename = settings_filename
         self.settings_data_type = settings_data_type or "auto"
         self.env_list_sep = env_list_sep
@@ -167,6 +176,8 @@ class Settings:
     def add_settings_from_value_dict(self, d: Dict[str, Any], source: str = "dict") -> None:
         """Merge values as if read from a file named ``source``; unknown names are
         registered (as plain settings) so they go through resolution too."""
+        for k, v in d.items():
+            check_size(v, "%s: %s" % (source, k))
         self._merge({str(k): (v, source) for k, v in d.items()})
 
     def _merge(self, values: Values) -> None:
@@ -182,7 +193,8 @@ class Settings:
     # ------------------------------------------------------------ tweaking
 
     def set_value_mapper(self, f: Union[str, ValueMapper, None]) -> None:
-        """``'default'`` (``%{name}`` references), None (off) or ``f(value, setting, settings)``"""
+        """``'default'`` (``%{name}`` references), None (off) or a callable, called as
+        ``f(value, setting, settings=<this Settings>, fail_value=setting.default_env_value)``."""
         if f == "default":
             self.value_mapper = self.default_value_mapper
         elif f is None or callable(f):
@@ -340,15 +352,15 @@ class Settings:
     # ------------------------------------------------------------ resolution
 
     def _env_value(self, raw: str, s: Setting) -> Any:
-        # Only settings declared as lists are split: a ';' in a password stays.
-        if self.env_list_sep and (s.flag_type is list or isinstance(s.default, list)):
-            return raw.split(self.env_list_sep)
+        sep = self.env_list_sep
+        if sep and s.env_list_split and sep in raw:
+            return raw.split(sep)
         return raw
 
     def _lookup(self, s: Setting) -> Tuple[Any, Optional[str]]:
         if s.override_env_name is not None:
             env = s.override_env_name or s.name
-            raw = os.environ.get(env)
+            raw = self.environ.get(env)
             if raw is not None:
                 return self._env_value(raw, s), "override environment variable $" + env
         if self.flag_prefix is not None and self.args is not None:
@@ -361,7 +373,7 @@ class Settings:
             return value, "file " + self.settings_file_sources.get(key, "?")
         if s.env_name is not None:
             env = s.env_name or s.name
-            raw = os.environ.get(env)
+            raw = self.environ.get(env)
             if raw is not None:
                 return self._env_value(raw, s), "environment variable $" + env
         d = s.default
@@ -375,32 +387,20 @@ class Settings:
             return d, "default value"
         return str(d), "default value"
 
-    def _special(
-        self, value: Any, argname: str, default: Optional[str], budget: Optional[List[int]] = None
-    ) -> Any:
+    def _special(self, value: Any, argname: str, default: Optional[str]) -> Any:
         if isinstance(value, str):
             if value.startswith("\\"):
                 return value[1:]  # escaped: a literal '-', '$x', 'file:x' ...
             from kcore.common import special_arg_resolver
 
-            return special_arg_resolver(value, argname, default)
-        if isinstance(value, (list, dict)):
-            # YAML aliases can make a small file an exponentially large tree.
-            budget = [MAX_VALUE_NODES] if budget is None else budget
-            budget[0] -= len(value)
-            if budget[0] < 0:
-                raise SettingsError(
-                    "%s: value has more than %d elements (YAML alias bomb?)"
-                    % (argname.split("[", 1)[0], MAX_VALUE_NODES)
-                )
-            if isinstance(value, list):
-                return [
-                    self._special(v, "%s[%d]" % (argname, i), default, budget)
-                    for i, v in enumerate(value)
-                ]
+            return special_arg_resolver(value, argname, default, environ=self.environ)
+        if isinstance(value, list):
+            return [
+                self._special(v, "%s[%d]" % (argname, i), default) for i, v in enumerate(value)
+            ]
+        if isinstance(value, dict):
             return {
-                k: self._special(v, "%s[%r]" % (argname, k), default, budget)
-                for k, v in value.items()
+                k: self._special(v, "%s[%r]" % (argname, k), default) for k, v in value.items()
             }
         return value
 
@@ -416,12 +416,15 @@ class Settings:
         try:
             value, how = self._lookup(s)
             if value is not None:
+                check_size(value, "setting " + s.name, MAX_VALUE_NODES)
                 resolved = self._special(value, s.name, s.default_env_value)
                 if resolved != value and isinstance(value, (str, list, dict)):
                     how = "%s; after arg resolved for: %s" % (how, _short(value))
                 value = resolved
                 if self.value_mapper is not None:
-                    value = self.value_mapper(value, s, self)
+                    value = self.value_mapper(
+                        value, s, settings=self, fail_value=s.default_env_value
+                    )
         finally:
             stack.pop()
         s.how = how
@@ -467,7 +470,7 @@ class Settings:
     # ------------------------------------------------------------ files
 
     def _loader(self, data_type: Optional[str] = None) -> Loader:
-        return Loader(self.include_directive, data_type or self.settings_data_type)
+        return Loader(self.include_directive, data_type or self.settings_data_type, self.environ)
 
     def parse_settings_file(self, filename: Any = None, data_type: Optional[str] = None) -> Any:
         """Load a file, glob or list of them (later files win) and merge the values.
@@ -493,7 +496,7 @@ class Settings:
     def parse_settings_data(
         self, data: str, data_type: Optional[str] = "auto", source: Optional[str] = None
     ) -> Dict[str, Any]:
-        """Load settings from a string (``!include`` paths relative to the cwd)."""
+        """Load settings from a string (``!include`` paths relative to the current directory)."""
         if not isinstance(data, str):
             raise SettingsError("settings data must be a str, not %s" % type(data).__name__)
         values = self._loader(data_type).load_text(data, data_type, source, stack=())

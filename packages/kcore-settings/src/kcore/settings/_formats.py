@@ -9,14 +9,12 @@ it); every parse error names the file and the line.
 from __future__ import annotations
 
 import ast
-import glob
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from kcore.common.platform import KcoreError
 
-MAX_INCLUDE_DEPTH = 16
-MAX_FILE_BYTES = 16 * 1024 * 1024  # a settings file larger than this is a mistake
+MAX_VALUE_NODES = 100_000  # elements of one value, nested ones (and alias reuses) included
 DATA_TYPES = ("yaml", "env", "dict")
 _EXTENSIONS = {
     "": "yaml",
@@ -26,7 +24,6 @@ _EXTENSIONS = {
     ".env": "env",
     ".dict": "dict",
 }
-_GLOB_CHARS = ("*", "?", "[")
 
 # (value, source) per key, in load order.
 Values = Dict[str, Tuple[Any, str]]
@@ -36,26 +33,63 @@ class SettingsError(KcoreError, ValueError):
     """A settings file, string, setting name or reference that cannot be used."""
 
 
-def home_dir() -> str:
+def home_dir(environ: Optional[Mapping[str, str]] = None) -> str:
     """The user's home directory, decided when asked (never at import).
 
-    ``$HOME``, else the password database; the original fell back to the
-    relative ``home/<login>`` via ``os.getlogin()``, which raises without a TTY.
+    ``$HOME`` (from ``environ``, default ``os.environ``), else the password
+    database; the original fell back to the relative ``home/<login>`` via
+    ``os.getlogin()``, which raises without a TTY.
     """
-    home = os.path.expanduser("~")
-    if home and home != "~" and os.path.isabs(home):
+    env_home = (os.environ if environ is None else environ).get("HOME")
+    if env_home and os.path.isabs(env_home):
+        return env_home
+    try:
+        import pwd
+
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError, AttributeError, OSError):
+        home = ""
+    if home and os.path.isabs(home):
         return home
     return "/root" if getattr(os, "getuid", lambda: -1)() == 0 else "/nonexistent"
 
 
-def expand_home(path: str) -> str:
-    """Expand ``$HOME``, ``${HOME}`` and a leading ``~`` in a filename."""
+def expand_home(path: str, environ: Optional[Mapping[str, str]] = None) -> str:
+    """Expand ``$HOME``, ``${HOME}`` and a leading ``~`` (this user) in a filename."""
     if "HOME" in path:
-        home = home_dir()
+        home = home_dir(environ)
         path = path.replace("${HOME}", home).replace("$HOME", home)
-    if path.startswith("~"):
-        path = os.path.expanduser(path)
+    if path == "~" or path.startswith("~/"):
+        path = home_dir(environ) + path[1:]
+    elif path.startswith("~"):
+        path = os.path.expanduser(path)  # ~user
     return path
+
+
+def check_size(value: Any, what: str, budget: int = MAX_VALUE_NODES) -> None:
+    """Refuse a value that expands to more than ``budget`` elements.
+
+    YAML aliases let a small file describe an exponentially large tree (the
+    "billion laughs"); the walk counts a reused node every time it is reached
+    and stops as soon as the budget is spent, so its own cost is bounded.
+    """
+    left = budget
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            left -= len(v)
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple, set)):
+            left -= len(v)
+            stack.extend(v)
+        else:
+            continue
+        if left < 0:
+            raise SettingsError(
+                "%s: more than %d elements (a YAML alias bomb or a recursive alias?)"
+                % (what, budget)
+            )
 
 
 def data_type_for(filename: str) -> Optional[str]:
@@ -78,7 +112,7 @@ def sniff_data_type(text: str) -> str:
     return "yaml"
 
 
-def _where(source: Optional[str], line: Optional[int]) -> str:
+def where(source: Optional[str], line: Optional[int]) -> str:
     src = source or "<settings string>"
     return "%s, line %d" % (src, line) if line else src
 
@@ -86,7 +120,7 @@ def _where(source: Optional[str], line: Optional[int]) -> str:
 # ------------------------------------------------------------------ parsers
 
 
-def _yaml_loader() -> Any:
+def yaml_loader() -> Any:
     import yaml
 
     return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -96,29 +130,30 @@ def parse_yaml(text: str, source: Optional[str] = None) -> Dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a *safe* loader
+        data = yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a *safe* loader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = e.problem or e.context or "invalid YAML"
         raise SettingsError(
-            "%s: not valid YAML settings: %s" % (_where(source, line), problem)
+            "%s: not valid YAML settings: %s" % (where(source, line), problem)
         ) from None
     except yaml.YAMLError as e:
-        raise SettingsError(
-            "%s: not valid YAML settings: %s" % (_where(source, None), e)
-        ) from None
+        raise SettingsError("%s: not valid YAML settings: %s" % (where(source, None), e)) from None
     if data is None:  # empty or comment-only file: no settings (the original crashed)
         return {}
     if not isinstance(data, dict):
         raise SettingsError(
             "%s: YAML settings must be a mapping of name: value, not a %s"
-            % (_where(source, None), type(data).__name__)
+            % (where(source, None), type(data).__name__)
         )
+    # An alias-free document has fewer elements than characters: only alias
+    # reuse can exceed this budget.
+    check_size(data, where(source, None), MAX_VALUE_NODES + len(text))
     return {str(k): v for k, v in data.items()}
 
 
-def _unquote(value: str) -> str:
+def unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
@@ -135,13 +170,13 @@ def parse_env(text: str, source: Optional[str] = None) -> Dict[str, Any]:
             line = line[7:].lstrip()
         if "=" not in line:
             raise SettingsError(
-                "%s: expected name=value, got a line without '='" % _where(source, n)
+                "%s: expected name=value, got a line without '='" % where(source, n)
             )
         key, value = line.split("=", 1)
         key = key.strip()
         if not key or any(c.isspace() for c in key):
-            raise SettingsError("%s: %r is not a setting name" % (_where(source, n), key))
-        out[key] = _unquote(value.strip())
+            raise SettingsError("%s: %r is not a setting name" % (where(source, n), key))
+        out[key] = unquote(value.strip())
     return out
 
 
@@ -151,7 +186,7 @@ def parse_dict(text: str, source: Optional[str] = None) -> Dict[str, Any]:
         tree = ast.parse(text.strip() or "{}", mode="eval")
     except SyntaxError as e:
         raise SettingsError(
-            "%s: not a valid dict literal: %s" % (_where(source, e.lineno), e.msg)
+            "%s: not a valid dict literal: %s" % (where(source, e.lineno), e.msg)
         ) from None
     try:
         data = ast.literal_eval(tree)
@@ -160,12 +195,12 @@ def parse_dict(text: str, source: Optional[str] = None) -> Dict[str, Any]:
         line = getattr(bad, "lineno", None)
         raise SettingsError(
             "%s: only literals (str, numbers, lists, dicts, True/False/None) are allowed"
-            % _where(source, line)
+            % where(source, line)
         ) from None
     if not isinstance(data, dict):
         raise SettingsError(
             "%s: a .dict settings file must hold a dict, not a %s"
-            % (_where(source, None), type(data).__name__)
+            % (where(source, None), type(data).__name__)
         )
     return {str(k): v for k, v in data.items()}
 
@@ -189,136 +224,3 @@ def parse_text(text: str, data_type: str, source: Optional[str] = None) -> Dict[
             "unknown settings data type %r: use one of %s" % (data_type, ", ".join(DATA_TYPES))
         )
     return parser(text, source)
-
-
-# ------------------------------------------------------------------ files and includes
-
-
-class Loader:
-    """Loads files, globs, lists and ``!include`` trees into (value, source) pairs."""
-
-    def __init__(self, include_directive: Optional[str] = "!include", data_type: str = "auto"):
-        self.include_directive = include_directive
-        self.data_type = data_type
-
-    def expand(self, spec: Any) -> List[str]:
-        """A path, glob or list of them -> existing file paths, in order."""
-        if spec is None:
-            return []
-        if isinstance(spec, (list, tuple)):
-            out: List[str] = []
-            for item in spec:
-                out.extend(self.expand(item))
-            return out
-        if not isinstance(spec, (str, os.PathLike)):
-            raise SettingsError("settings filename must be a str, glob or list, not %r" % (spec,))
-        path = expand_home(os.fspath(spec))
-        if any(c in path for c in _GLOB_CHARS):
-            return sorted(glob.glob(path))
-        if os.path.isdir(path):  # every settings file in it, by name
-            return [
-                os.path.join(path, n)
-                for n in sorted(os.listdir(path))
-                if not n.startswith(".")
-                and os.path.isfile(os.path.join(path, n))
-                and data_type_for(n) is not None
-            ]
-        return [path] if os.path.isfile(path) else []
-
-    def load_files(self, spec: Any, data_type: Optional[str] = None) -> Values:
-        out: Values = {}
-        for path in self.expand(spec):
-            out.update(self.load_file(path, data_type, stack=()))
-        return out
-
-    def _type_of(self, path: str, data_type: Optional[str]) -> str:
-        if data_type and data_type != "auto":
-            return data_type
-        if self.data_type and self.data_type != "auto":
-            return self.data_type
-        t = data_type_for(path)
-        if t is None:
-            raise SettingsError(
-                "%s: unknown settings file type %r (use .yaml, .yml, .settings, .env, .dict "
-                "or no extension, or pass data_type)" % (path, os.path.splitext(path)[1])
-            )
-        return t
-
-    def load_file(self, path: str, data_type: Optional[str], stack: Tuple[str, ...]) -> Values:
-        real = os.path.realpath(path)
-        if real in stack:
-            chain = " -> ".join([*stack, real])
-            raise SettingsError("settings include cycle: %s" % chain)
-        if len(stack) >= MAX_INCLUDE_DEPTH:
-            raise SettingsError(
-                "%s: settings includes nested deeper than %d levels" % (path, MAX_INCLUDE_DEPTH)
-            )
-        kind = self._type_of(path, data_type)
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read(MAX_FILE_BYTES + 1)
-        except UnicodeDecodeError as e:
-            raise SettingsError("%s: not UTF-8 text (%s)" % (path, e.reason)) from None
-        except OSError as e:
-            raise SettingsError("%s: cannot read settings file: %s" % (path, e.strerror)) from None
-        if len(text) > MAX_FILE_BYTES:
-            raise SettingsError("%s: larger than %d bytes" % (path, MAX_FILE_BYTES))
-        out = self.load_text(text, kind, path, (*stack, real))
-        out["_settings_filename"] = (path, path)
-        basedir = os.path.basename(os.path.dirname(os.path.abspath(path)))
-        out["_settings_basedir"] = (basedir, path)
-        return out
-
-    def load_text(
-        self, text: str, data_type: Optional[str], source: Optional[str], stack: Tuple[str, ...]
-    ) -> Values:
-        out: Values = {}
-        directive = self.include_directive
-        if directive and directive in text:
-            lines = text.split("\n")
-            base = os.path.dirname(source) if source else os.getcwd()
-            for i, line in enumerate(lines):
-                stripped = line.strip()
-                if stripped == directive or stripped.startswith(directive + " "):
-                    arg = stripped[len(directive) :].strip()
-                    lines[i] = ""  # keep line numbers of later errors right
-                    out.update(self._include(arg, base, source, i + 1, stack))
-            text = "\n".join(lines)
-        label = source or "<settings string>"
-        for key, value in parse_text(text, data_type or "auto", source).items():
-            out[key] = (value, label)
-        return out
-
-    def _include(
-        self, arg: str, base: str, source: Optional[str], line: int, stack: Tuple[str, ...]
-    ) -> Values:
-        where = _where(source, line)
-        if not arg:
-            raise SettingsError(
-                "%s: %s needs a file, directory or glob" % (where, self.include_directive)
-            )
-        path = expand_home(_unquote(arg))
-        if not os.path.isabs(path):
-            path = os.path.join(base, path)
-        out: Values = {}
-        if os.path.isdir(path):
-            for name in sorted(os.listdir(path)):
-                entry = os.path.join(path, name)
-                if name.startswith(".") or not os.path.isfile(entry):
-                    continue
-                if data_type_for(entry) is None:  # README.md etc. next to the settings
-                    continue
-                out.update(self.load_file(entry, None, stack))
-            return out
-        if os.path.isfile(path):
-            return self.load_file(path, None, stack)
-        matches = sorted(glob.glob(path)) if any(c in path for c in _GLOB_CHARS) else []
-        if not matches:
-            raise SettingsError(
-                "%s: %s %r is not a file, a directory or a glob matching anything"
-                % (where, self.include_directive, arg)
-            )
-        for entry in matches:
-            if os.path.isfile(entry):
-                out.update(self.load_file(entry, None, stack))
-        return out

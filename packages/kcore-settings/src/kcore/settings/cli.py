@@ -5,6 +5,12 @@
 Values are quoted with :func:`shlex.quote` and names reduced to shell
 identifiers, so evaluating the output cannot run anything a settings file
 smuggled in (the original printed values unquoted).
+
+``-o/--original`` prints what the original printed for ordinary values: no
+quotes around values made of characters that mean nothing special in a shell
+assignment (letters, digits, ``_@%+=:,./-~*?[]{}!#^``, non-ASCII letters), and
+nothing after ``=`` for an empty value. A value with any other character is
+still quoted, so ``eval`` stays safe in that mode too.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import argparse
 import re
 import shlex
 import sys
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Union
 
 from kcore.common.platform import KcoreError
 from kcore.settings._core import Settings
@@ -21,6 +27,11 @@ from kcore.settings._core import Settings
 DEFAULT_HOST_SETTINGS = "${HOME}/.ktools.settings"
 DEFAULT_SETTINGS = "settings.yaml"
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
+# Characters that have no effect, unquoted, in the value of a shell assignment
+# (no word splitting, globbing or brace expansion happens there).
+_PLAIN_IN_ASSIGNMENT = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-~*?[]{}!#^"
+)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -52,6 +63,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("-q", "--quotes", action="store_true", help="always single-quote values")
     g.add_argument("-n", "--none", action="store_true", help="accepted for compatibility")
+    g.add_argument(
+        "-o",
+        "--original",
+        action="store_true",
+        help="as the original printed ordinary values: unquoted where that is safe, "
+        "nothing after '=' when empty (other values are still quoted)",
+    )
     return ap
 
 
@@ -87,12 +105,26 @@ def _force_quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
+def original_quote(text: str) -> str:
+    """The value as the original printed it (bare) when that is safe to ``eval``
+    in an assignment, else :func:`shlex.quote`."""
+    if all(c in _PLAIN_IN_ASSIGNMENT or (ord(c) > 127 and c.isalnum()) for c in text):
+        return text
+    return shlex.quote(text)
+
+
 def print_selected_settings(
     settings: Settings, settings_to_print: Sequence[str], args: Any, file: Any = None
 ) -> str:
     """Print (and return) the selected settings in the format ``args`` asks for."""
     lines: List[str] = []
-    quote = _force_quote if getattr(args, "quotes", False) else shlex.quote
+    quote: Callable[[str], str]
+    if getattr(args, "quotes", False):
+        quote = _force_quote
+    elif getattr(args, "original", False):
+        quote = original_quote
+    else:
+        quote = shlex.quote
     for name in settings_to_print:
         value = format_value(settings.get(name))
         shown = name.upper() if getattr(args, "cap", False) else name

@@ -1,9 +1,9 @@
 """kcore.uncommon: CPython helpers that most kcore programs do not need.
 
-Authenticated password encryption (scrypt + AES-GCM), dict-of-dataclass
-files (JSON, never eval), capturing printed output, a verified root
-privilege drop, a token-bucket rate limiter, module loading, thread
-fan-out. ``popen``/``FileLock`` are kcore.common's, re-exported here.
+Authenticated password encryption (scrypt + AES-GCM), capturing printed
+output, a verified root privilege drop, a token-bucket rate limiter, module
+loading, thread fan-out. ``popen``/``FileLock`` are kcore.common's,
+re-exported here. (Files of dataclasses: :mod:`kcore.persister`.)
 
 Importing this package opens nothing and does not import ``cryptography``
 (the crypto functions import it when called).
@@ -26,17 +26,10 @@ from kcore.uncommon.crypto import (
     is_encrypted,
     symmetric_crypt,
 )
-from kcore.uncommon.dcdict import (
-    DictOfDataclasses,
-    dataclass_from_dict,
-    dumps_dict_of_dataclasses,
-    loads_dict_of_dataclasses,
-)
 from kcore.uncommon.errors import (
     DecryptionError,
     GpgError,
     PrivilegeDropError,
-    SerializationError,
     UncommonError,
 )
 from kcore.uncommon.misc import (
@@ -59,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kcore.uncommon.gpg import gpg_symmetric  # noqa: F401
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _FROM_COMMON:
         import kcore.common
 
@@ -79,22 +72,18 @@ __all__ = [
     "PY_VER",
     "Capture",
     "DecryptionError",
-    "DictOfDataclasses",
     "FileLock",
     "GpgError",
     "ParallelQueue",
     "PopenOutput",
     "PrivilegeDropError",
     "RateLimiter",
-    "SerializationError",
     "UncommonError",
     "capture_call",
-    "dataclass_from_dict",
     "decrypt",
     "decrypt_bytes",
     "derive_key",
     "drop_privileges",
-    "dumps_dict_of_dataclasses",
     "encrypt",
     "exec_wrapper",
     "getch",
@@ -102,7 +91,6 @@ __all__ = [
     "is_encrypted",
     "load_file_as_module",
     "load_file_into_module",
-    "loads_dict_of_dataclasses",
     "para_queue",
     "pgrep",
     "popen",

@@ -34,9 +34,15 @@ DEFAULT_SALT = "its-bland-without-salt"  # the original's fixed salt: legacy dec
 DEFAULT_LOG2_N = 15  # scrypt N = 32768, r = 8: 32 MiB and ~0.1 s per derivation
 DEFAULT_R = 8
 DEFAULT_P = 1
+# The only scrypt costs encrypt() writes and decrypt() accepts: r = 8, p = 1 and
+# N = 2^10 .. 2^15 (cheaper than the default is fine, for tests and small boards).
+# A ciphertext naming anything costlier is refused before any work: its header
+# is attacker-controlled until the tag is checked, which needs the key.
+MIN_LOG2_N = 10
+MAX_LOG2_N = DEFAULT_LOG2_N
 SALT_BYTES = 16
 NONCE_BYTES = 12
-MAX_KDF_MEMORY = 256 * 1024 * 1024  # refuse ciphertexts that ask for more (DoS guard)
+MAX_KDF_MEMORY = 256 * 1024 * 1024  # derive_key(): the most a caller may ask for
 LEGACY_PBKDF2_ITERATIONS = 150_000
 
 _WRONG = "invalid password or salt, or the data was modified"
@@ -48,7 +54,7 @@ _FORMAT = re.compile(
 Bytesish = Union[str, bytes]
 
 
-def _need_cryptography():
+def _need_cryptography() -> None:
     try:
         import cryptography  # noqa: F401
     except ImportError:  # pragma: no cover - it is a declared dependency
@@ -82,10 +88,20 @@ def _b64d(text: str) -> bytes:
 
 
 def _check_cost(log2_n: int, r: int, p: int) -> None:
+    """The bounds of :func:`derive_key` (a cost the caller chose)."""
     if not (10 <= log2_n <= 22 and 1 <= r <= 32 and 1 <= p <= 16):
         raise ValueError("scrypt cost out of range: log2_n 10..22, r 1..32, p 1..16")
     if 128 * (1 << log2_n) * r > MAX_KDF_MEMORY:
         raise ValueError("scrypt cost needs more than %d MiB" % (MAX_KDF_MEMORY >> 20))
+
+
+def _check_message_cost(log2_n: int, r: int, p: int) -> None:
+    """The costs a ``kcrypt1:`` message may carry (see MIN_LOG2_N)."""
+    if not (MIN_LOG2_N <= log2_n <= MAX_LOG2_N and r == DEFAULT_R and p == DEFAULT_P):
+        raise ValueError(
+            "scrypt cost %d.%d.%d not supported: log2_n %d..%d, r %d, p %d"
+            % (log2_n, r, p, MIN_LOG2_N, MAX_LOG2_N, DEFAULT_R, DEFAULT_P)
+        )
 
 
 def derive_key(
@@ -122,7 +138,7 @@ def encrypt(
 
     data = _to_bytes(plaintext, "plaintext")
     extra = _to_bytes(salt, "salt") if salt is not None else b""
-    _check_cost(log2_n, r, p)
+    _check_message_cost(log2_n, r, p)
     rand_salt = os.urandom(SALT_BYTES)
     key = derive_key(password, rand_salt + extra, 32, log2_n, r, p)
     header = "%s%d.%d.%d:%s:" % (ENCRYPTION_PREFIX, log2_n, r, p, _b64e(rand_salt))
@@ -158,7 +174,7 @@ def decrypt_bytes(
         raise DecryptionError("not encrypted text: expected a '%s' prefix" % ENCRYPTION_PREFIX)
     log2_n, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
     try:
-        _check_cost(log2_n, r, p)
+        _check_message_cost(log2_n, r, p)
     except ValueError as e:
         raise DecryptionError("encrypted text asks for an unsupported KDF cost: %s" % e) from None
     rand_salt = _b64d(m.group(4))

@@ -20,10 +20,6 @@ class DecryptionError(UncommonError, ValueError):
     """
 
 
-class SerializationError(UncommonError, ValueError):
-    """A dict-of-dataclasses text that does not match its schema."""
-
-
 class PrivilegeDropError(UncommonError, PermissionError):
     """Dropping root failed, or root could be regained afterwards."""
 

@@ -61,11 +61,13 @@ def load_file_into_module(source_filename: str, target_module: Any = None) -> bo
 class ParallelQueue:
     """Run calls in parallel threads and collect results in the order added.
 
-    ``add(func, *args, **kwargs)`` starts a daemon thread at once (or, with
-    ``single_threaded=True``, runs the call on ``join``). ``join(timeout)``
-    returns the results; unfinished calls give None and set ``timed_out``;
-    a call that raised gives None and its exception lands in ``exceptions``.
-    ``max_threads`` bounds how many run at once (extra calls wait their turn).
+    ``add(func, *args, **kwargs)`` starts a daemon thread at once (with
+    ``single_threaded=True`` it runs the call at once in the caller's thread,
+    and an exception propagates from ``add``). ``join(timeout)`` returns the
+    results; unfinished calls give None and set ``timed_out``; a call that
+    raised gives None and its exception lands in ``exceptions``.
+    ``max_threads`` bounds how many threads run at once (``add`` waits for a
+    free one).
     """
 
     def __init__(self, single_threaded: bool = False, max_threads: int = 32) -> None:
@@ -74,7 +76,6 @@ class ParallelQueue:
         self.single_threaded = single_threaded
         self.timed_out = False
         self._slots = threading.BoundedSemaphore(max_threads)
-        self._calls: List[tuple] = []
         self._threads: List[Optional[threading.Thread]] = []
         self._results: List[Any] = []
         self.exceptions: List[Optional[BaseException]] = []
@@ -85,17 +86,20 @@ class ParallelQueue:
         except Exception as e:
             self.exceptions[index] = e
         finally:
-            if not self.single_threaded:
-                self._slots.release()
+            self._slots.release()
 
     def add(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
         """Queue ``func(*args, **kwargs)``; returns its index in the result list."""
-        index = len(self._calls)
-        self._calls.append((func, args, kwargs))
+        index = len(self._results)
         self._results.append(None)
         self.exceptions.append(None)
         if self.single_threaded:
             self._threads.append(None)
+            try:
+                self._results[index] = func(*args, **kwargs)
+            except Exception as e:
+                self.exceptions[index] = e
+                raise
             return index
         self._slots.acquire()
         t = threading.Thread(
@@ -110,12 +114,6 @@ class ParallelQueue:
 
     def join(self, timeout: Optional[float] = None) -> List[Any]:
         """Wait for every call (``timeout`` seconds overall); results in add order."""
-        if self.single_threaded:
-            for i, (func, args, kwargs) in enumerate(self._calls):
-                if self._threads[i] is None:
-                    self._threads[i] = threading.current_thread()
-                    self._run(i, func, args, kwargs)
-            return list(self._results)
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -51,12 +51,22 @@ class RateLimiter:
         self.allowance -= 1.0
         return True
 
-    def wait(self, polling_interval: float = 0.5, timeout: Optional[float] = None) -> bool:
-        """Block until a token is available (True) or ``timeout`` seconds pass (False)."""
+    def wait(
+        self, polling_interval: Optional[float] = 0.5, timeout: Optional[float] = None
+    ) -> bool:
+        """Block until a token is available (True) or ``timeout`` seconds pass (False).
+
+        Sleeps ``polling_interval`` seconds between checks, as the original did;
+        ``polling_interval=None`` sleeps exactly until the next token is due.
+        """
+        if polling_interval is not None and not polling_interval > 0:
+            raise ValueError("polling_interval must be > 0 or None, not %r" % (polling_interval,))
         deadline = None if timeout is None else self.clock() + timeout
         while not self.check():
-            need = (1.0 - self.allowance) * self.per / self.rate
-            pause = min(polling_interval, max(need, 0.001))
+            if polling_interval is None:
+                pause = max((1.0 - self.allowance) * self.per / self.rate, 0.001)
+            else:
+                pause = polling_interval
             if deadline is not None:
                 left = deadline - self.clock()
                 if left <= 0:

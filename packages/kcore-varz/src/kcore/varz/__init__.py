@@ -16,14 +16,16 @@ Why it looks like this:
   dropped and counted under :data:`DROPPED_KEY`; existing keys keep updating.
   Values derived from untrusted input (paths, user names) can therefore not
   grow memory without bound.
-* The log counters of :mod:`kcore.common` (``log_stats()``) are shown as
-  ``log-<name>`` entries, computed on read.
+* The log counters of :mod:`kcore.common` (``log-absorbed``,
+  ``log-error-or-higher``, ...) are real keys of :data:`VARZ`: the store *is*
+  the dict kcore.common's default logger counts in (``kcore.common.logger.COUNTERS``).
 """
 
 __version__ = "0.1.0"
 
 import sys
 
+from kcore.common import logger as _logger
 from kcore.common import platform as _platform
 
 CIRCUITPYTHON = _platform.CIRCUITPYTHON
@@ -47,7 +49,8 @@ def _program_name():
 PROGRAM_NAME = _program_name()
 
 #: The live store: name -> value (or a zero-argument callable evaluated on read).
-VARZ = {}  # type: dict
+#: Shared with kcore.common's logger, which keeps its ``log-*`` counters in it.
+VARZ = _logger.COUNTERS  # type: dict
 
 #: How each key was last written: "counter" (inc/bump), "gauge" (set), "stamp".
 #: Exporters (kcore.varz_prom) use it to pick a metric type.
@@ -110,21 +113,17 @@ def get(counter_name=None):
     name the whole store as :func:`get_dict` gives it."""
     if not counter_name:
         return get_dict()
-    if counter_name.startswith("log-"):
-        stats = _log_stats()
-        if counter_name in stats:
-            return stats[counter_name]
     return _evaluate(VARZ.get(counter_name))
 
 
 def get_dict():
-    """A copy of the store with callables evaluated, plus the log counters."""
+    """A copy of the store with callables evaluated."""
     _lock.acquire()
     try:
         snapshot = dict(VARZ)
     finally:
         _lock.release()
-    out = _log_stats()
+    out = {}
     for k, v in snapshot.items():
         out[k] = _evaluate(v) if callable(v) else v
     return out
@@ -135,32 +134,13 @@ def get_kinds():
     _lock.acquire()
     try:
         kinds = dict(KINDS)
+        names = list(VARZ)
     finally:
         _lock.release()
-    for k in _log_stats():
-        kinds[k] = "counter"
+    for k in names:  # the logger's keys, written without going through set()/inc()
+        if k not in kinds and isinstance(k, str) and k.startswith("log-"):
+            kinds[k] = "counter"
     return kinds
-
-
-_LOG_STATS = []  # type: list  # kcore.common.log_stats, looked up once
-
-
-def _log_stats():
-    # kcore.common's log counters as log-<name>; tolerant of an older kcore.common.
-    try:
-        if not _LOG_STATS:
-            import kcore.common as common
-
-            _LOG_STATS.append(getattr(common, "log_stats", None))
-        stats_fn = _LOG_STATS[0]
-        stats = stats_fn() if stats_fn is not None else {}
-    except Exception:
-        return {}
-    out = {}
-    for k, v in stats.items():
-        k = str(k)
-        out[k if k.startswith("log-") else "log-" + k] = v
-    return out
 
 
 def inc(counter_name, add=1):

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from kcore.html import Markup, escape
 from kcore.kaithem._sessions import CSRF_COOKIE, Session, SessionStore, cookie_header
+from kcore.kaithem._support import default_namespace
 from kcore.kaithem.web import _context as C
 from kcore.kaithem.web._context import (
     HTTPError,
@@ -395,9 +396,8 @@ class Namespace:
 
 
 def _ns() -> Namespace:
-    from kcore.kaithem import default
-
-    return default().web  # type: ignore[no-any-return]
+    ns: Namespace = default_namespace("web")
+    return ns
 
 
 def user() -> str:

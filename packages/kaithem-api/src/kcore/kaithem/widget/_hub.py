@@ -16,6 +16,7 @@ import weakref
 from typing import Any
 
 from kcore.common import logger as _logger
+from kcore.kaithem._support import report
 from kcore.kaithem.widget._outbox import SenderPool
 from kcore.kaithem.widget._socket import Connection, encode
 
@@ -185,11 +186,13 @@ class Hub:
         _logger.log_warning("browser error on %s: %s" % (conn.url or "?", str(value)[:500]))
 
     def report(self, what: str, exc: BaseException) -> None:
-        _logger.log_error("widget %s failed: %r" % (what, exc))
-        try:
-            self.kaithem.message.post(ERROR_TOPIC, {"widget": what, "error": repr(exc)})
-        except Exception as report_exc:  # noqa: BLE001 - reporting must not recurse
-            _logger.log_warning("could not report an error: %r" % (report_exc,))
+        """Log a failure and post it on ``/system/errors/widgets``."""
+        report(
+            "widget %s failed: %r" % (what, exc),
+            self.kaithem.message.post,
+            ERROR_TOPIC,
+            {"widget": what, "error": repr(exc)},
+        )
 
     def close(self) -> None:
         self._closed = True
