@@ -12,7 +12,6 @@ from ktest import wait_for
 from kcore.kaithem import Kaithem
 
 
-
 @pytest.fixture
 def factory():
     """gpiozero's MockFactory with PWM-capable pins, standing in for a Pi's pins."""

@@ -176,8 +176,16 @@ def test_machines_alerts_sun_scripts_devices(make_hub):
     assert hub.api.post("/api/machines/door/events", {"event": "open"}).json() == {"state": "open"}
     assert hub.api.post("/api/machines/nope/events", {"event": "x"}).status_code == 404
     hub.api.put_tag("/t", 11)
-    alerts = hub.guest.get("/api/alerts", auth=False).json()
-    assert alerts["level"] == "error" and alerts["alerts"]["high"]["state"] == "active"
+    # A tripped alert becomes active on the instance's scheduler (trip_delay 0).
+    alerts = ktest.wait_for(
+        lambda: (
+            (a := hub.guest.get("/api/alerts", auth=False).json())["alerts"]["high"]["state"]
+            == "active"
+            and a
+        ),
+        what="alert 'high' to become active",
+    )
+    assert alerts["level"] == "error"
     acked = hub.api.post("/api/alerts/high/acknowledge", {})
     assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
     sun = hub.guest.get("/api/sun", auth=False).json()
