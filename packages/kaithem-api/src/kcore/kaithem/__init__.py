@@ -46,7 +46,11 @@ NAMESPACES = {
     "gpio": "gpio",
     "sound": "sound",
     "midi": "midi",
+    "web": "web",
+    "widget": "widget",
 }
+# other attribute names of the same namespace (the help page uses both)
+ALIASES = {"widgets": "widget"}
 
 
 class Kaithem:
@@ -136,6 +140,8 @@ class Kaithem:
     # -- namespaces ------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
+        if name in ALIASES:
+            return getattr(self, ALIASES[name])
         module = NAMESPACES.get(name)
         if module is None:
             raise AttributeError("'Kaithem' object has no attribute %r" % name)

@@ -32,7 +32,9 @@ import hmac
 import os
 import secrets
 import threading
-from typing import Any
+import time
+from collections import deque
+from typing import Any, Callable
 
 from kcore.common.platform import KcoreError
 from kcore.kaithem._support import default_namespace
@@ -42,6 +44,7 @@ __all__ = [
     "GUEST",
     "NEVER",
     "LoginError",
+    "LoginThrottled",
     "Namespace",
     "UnknownGroup",
     "UnknownUser",
@@ -89,6 +92,15 @@ class UnknownUser(_KeyMessage, LoginError, KeyError):
 
 class WrongPassword(LoginError):
     """The password does not match."""
+
+
+class LoginThrottled(LoginError):
+    """Too many failed logins for this user or address lately: try again in
+    ``retry_after`` seconds. Raised before the password is even checked."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UnknownGroup(_KeyMessage, UsersError, KeyError):
@@ -201,12 +213,15 @@ class Namespace:
     UnknownUser = UnknownUser
     UnknownGroup = UnknownGroup
     WrongPassword = WrongPassword
+    LoginThrottled = LoginThrottled
 
     def __init__(self, kaithem: Any) -> None:
         self._kaithem = kaithem
         self._lock = threading.RLock()
         self._db: dict[str, Any] | None = None  # loaded on first use
         self._dummy_hash: str | None = None
+        self._listeners: list[Callable[[str, set[str], str], Any]] = []
+        self._failures: _FailureLog | None = None
 
     # -- storage --------------------------------------------------------------
 
@@ -307,6 +322,7 @@ class Namespace:
         with self._lock:
             self._user(username)["password"] = stored
             self._save()
+        self._notify_change(username, set(), "password")
 
     change_password = set_password
 
@@ -474,6 +490,71 @@ class Namespace:
             return  # still allowed everything: nothing to revoke
         for permission in sorted(had - has):
             self._kaithem.message.post("/system/permissions/rmfromuser", [user, permission])
+        if had - has:
+            self._notify_change(user, had - has, "permissions")
+
+    # -- change listeners ----------------------------------------------------------
+
+    def add_listener(self, f: Callable[[str, set[str], str], Any]) -> None:
+        """Call ``f(user, lost_permissions, reason)`` synchronously after a
+        change: ``reason`` is ``"permissions"`` (``user`` lost the permissions
+        in the set, also through a group or the guest account, or was removed)
+        or ``"password"`` (its password changed; the set is empty). Web
+        sessions and widget sockets use it to follow revocations at once."""
+        if not callable(f):
+            raise TypeError("a users listener must be callable, got %r" % (f,))
+        with self._lock:
+            self._listeners = [*self._listeners, f]
+
+    def remove_listener(self, f: Callable[[str, set[str], str], Any]) -> None:
+        with self._lock:
+            self._listeners = [g for g in self._listeners if g is not f]
+
+    def _notify_change(self, user: str, lost: set[str], reason: str) -> None:
+        for f in self._listeners:
+            try:
+                f(user, set(lost), reason)
+            except Exception as exc:  # noqa: BLE001 - one listener must not stop the others
+                from kcore.common import logger as _logger
+
+                _logger.log_error("kaithem users listener %r failed: %r" % (f, exc))
+
+    # -- throttled login -------------------------------------------------------------
+
+    def login(self, username: str, password: str, source: str | None = None) -> str:
+        """:meth:`authenticate` with throttling, for login forms: after
+        ``login-max-failures`` (5) failures for one user name, or
+        ``login-max-failures-per-address`` (20) from one ``source`` address,
+        within ``login-failure-window`` seconds (300), further attempts raise
+        :class:`LoginThrottled` without checking the password until the
+        oldest failure leaves the window. A success forgets the user's failures."""
+        failures = self._failure_log()
+        keys = ["user:%s" % (username,)]
+        if source:
+            keys.append("addr:%s" % (source,))
+        wait = failures.retry_after(keys)
+        if wait > 0:
+            raise LoginThrottled("too many failed logins; try again in %d s" % (wait + 1), wait)
+        try:
+            name = self.authenticate(username, password)
+        except LoginError:
+            failures.record(keys)
+            raise
+        failures.forget(keys[0])
+        return name
+
+    def _failure_log(self) -> _FailureLog:
+        with self._lock:
+            if self._failures is None:
+                config = self._kaithem.config
+                self._failures = _FailureLog(
+                    window=float(config.get("login-failure-window", 300)),
+                    limits={
+                        "user": int(config.get("login-max-failures", 5)),
+                        "addr": int(config.get("login-max-failures-per-address", 20)),
+                    },
+                )
+            return self._failures
 
 
 def _ns() -> Namespace:
@@ -484,3 +565,49 @@ def _ns() -> Namespace:
 def check_permission(username: str, permission: str) -> bool:
     """:meth:`Namespace.check_permission` on the default instance."""
     return _ns().check_permission(username, permission)
+
+
+class _FailureLog:
+    """Recent failed logins per key (``user:<name>``, ``addr:<address>``):
+    at most ``limits[kind]`` timestamps per key, at most ``max_keys`` keys
+    (the oldest key is forgotten first), so memory stays bounded."""
+
+    def __init__(self, window: float, limits: dict[str, int], max_keys: int = 4096) -> None:
+        self.window = window
+        self.limits = limits
+        self.max_keys = max_keys
+        self._log: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def _limit(self, key: str) -> int:
+        return max(1, self.limits.get(key.split(":", 1)[0], 5))
+
+    def retry_after(self, keys: list[str]) -> float:
+        now = time.monotonic()
+        wait = 0.0
+        with self._lock:
+            for key in keys:
+                times = self._log.get(key)
+                if not times:
+                    continue
+                while times and times[0] <= now - self.window:
+                    times.popleft()
+                if len(times) >= self._limit(key):
+                    wait = max(wait, times[0] + self.window - now)
+        return wait
+
+    def record(self, keys: list[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                times = self._log.pop(key, None)  # re-inserted: most recent last
+                if times is None:
+                    times = deque(maxlen=self._limit(key))
+                times.append(now)
+                self._log[key] = times
+            while len(self._log) > self.max_keys:
+                del self._log[next(iter(self._log))]
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._log.pop(key, None)
