@@ -115,7 +115,7 @@ def test_without_a_token_file_nothing_can_write(make_hub, tmp_path):
 
 
 def test_status_page_escapes_and_hides_private_tags(hub):
-    r = hub.guest.get("/", auth=False)
+    r = hub.guest.get("/status", auth=False)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
     assert "<script>" not in r.text
@@ -190,7 +190,7 @@ def test_machines_alerts_sun_scripts_devices(make_hub):
     assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
     sun = hub.guest.get("/api/sun", auth=False).json()
     assert sun["location"] == "Paris" and sun["sunrise"] < sun["sunset"]
-    page = hub.guest.get("/", auth=False).text
+    page = hub.guest.get("/status", auth=False).text
     assert "sun today at Paris" in page and "door" in page
     assert hub.guest.get("/api/devices", auth=False).status_code == 401
     devices = hub.api.get("/api/devices").json()

@@ -117,7 +117,7 @@ def test_alert_trips_and_clears_with_its_tag(make_hub):
     assert alerts.get("low").state == "cleared"
     hub.api.put_tag("/tank/level", 50)
     assert alerts.get("high").state == "cleared"
-    page = hub.guest.get("/", auth=False).text
+    page = hub.guest.get("/status", auth=False).text
     assert "high" in page and "cleared" in page
 
 

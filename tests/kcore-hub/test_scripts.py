@@ -117,7 +117,7 @@ def test_a_failing_script_is_reported_and_the_hub_keeps_running(make_hub, tmp_pa
     assert {e["script"] for e in errors} == {"bad.py", "broken.py", "gone.py"}
     health = hub.guest.get("/healthz", auth=False)
     assert health.status_code == 503 and "bad.py" in health.text
-    page = hub.guest.get("/", auth=False).text  # loopback: details shown
+    page = hub.guest.get("/status", auth=False).text  # loopback: details shown
     assert "ZeroDivisionError: division by zero (bad.py, line 3)" in page
     assert hub.api.put_tag("/s/level", 2).status_code == 200
 

@@ -32,7 +32,11 @@ WIDGET_TYPES = (
 TAG_WIDGETS = ("meter", "value", "text", "switch", "button", "slider", "led", "neopixels")
 READ_PERMISSION = "/hub/tags.read"
 WRITE_PERMISSION = "/hub/tags.write"
+EVENT_PERMISSION = "/hub/machines.event"  # send events to state machines
+SCRIPTS_PERMISSION = "/hub/scripts.view"  # see script errors (files and lines)
+ADMIN_VIEW_PERMISSION = "/admin/settings.view"  # /varz, /logz, /flagz, /metrics
 _HUB_ID = re.compile(r"^[A-Za-z0-9_.]([A-Za-z0-9_.-]{0,63})$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\[\]:-]+$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 
@@ -117,6 +121,14 @@ class TlsSpec:
 
 
 @dataclass
+class WebSpec:
+    tls_cert_file: Optional[str] = None
+    tls_key_file: Optional[str] = None
+    allowed_origins: List[str] = field(default_factory=list)
+    allow_insecure_login: bool = False
+
+
+@dataclass
 class MqttSpec:
     host: str
     port: int = 1883
@@ -148,6 +160,7 @@ class HubConfig:
     groups: Dict[str, List[str]] = field(default_factory=dict)
     scripts: List[str] = field(default_factory=list)
     mqtt: Optional[MqttSpec] = None
+    web: WebSpec = field(default_factory=WebSpec)
 
 
 # ------------------------------------------------------------------ loading
@@ -188,7 +201,7 @@ class _Validator(Checker):
             (
                 "title", "hub_id", "location", "api_token_file", "admin_password_file", "tags",
                 "hardware", "widgets", "alerts", "state_machines", "users", "groups",
-                "scripts", "mqtt",
+                "scripts", "mqtt", "web",
             ),
         )  # fmt: skip
         cfg = HubConfig(source=self.source)
@@ -229,10 +242,19 @@ class _Validator(Checker):
             raise self.fail(("scripts",), "a script is listed twice")
         if top.get("mqtt") is not None:
             cfg.mqtt = self.mqtt(top["mqtt"])
+        cfg.web = self.web(top.get("web"))
         for i, w in enumerate(cfg.widgets):
-            if w["type"] == "state" and w["machine"] not in cfg.machines:
+            if w["type"] != "state":
+                continue
+            machine = cfg.machines.get(w["machine"])
+            if machine is None:
                 raise self.fail(
                     ("widgets", i, "machine"), "unknown state machine %r" % w["machine"]
+                )
+            if w["public"] and not machine.public:
+                raise self.fail(
+                    ("widgets", i, "public"),
+                    "state machine %s is not public (add public: true to it)" % machine.name,
                 )
         return cfg
 
@@ -343,6 +365,10 @@ class _Validator(Checker):
         for k in ("min", "max", "step"):
             if d.get(k) is not None:
                 out[k] = self.number(d[k], (*p, k))
+        if "min" in out and "max" in out and out["min"] >= out["max"]:
+            raise self.fail((*p, "min"), "min %r is not below max %r" % (out["min"], out["max"]))
+        if out.get("step", 1) <= 0:
+            raise self.fail((*p, "step"), "step must be above 0, got %r" % out["step"])
         return out
 
     def alert(self, name: str, value: Any) -> AlertSpec:
@@ -440,6 +466,30 @@ class _Validator(Checker):
         for i, g in enumerate(spec.groups):
             if g not in groups and g != "admins":
                 raise self.fail((*p, "groups", i), "unknown group %r (define it under groups)" % g)
+        return spec
+
+    def web(self, value: Any) -> WebSpec:
+        p = ("web",)
+        d = self.mapping(value, p, ("tls", "allowed_origins", "allow_insecure_login"))
+        spec = WebSpec()
+        tls = d.get("tls")
+        if tls is not None:
+            tp = (*p, "tls")
+            td = self.mapping(tls, tp, ("cert_file", "key_file"))
+            spec.tls_cert_file = self.file_path(td.get("cert_file"), (*tp, "cert_file"))
+            spec.tls_key_file = self.file_path(td.get("key_file"), (*tp, "key_file"))
+            if spec.tls_cert_file is None or spec.tls_key_file is None:
+                raise self.fail(tp, "give both cert_file and key_file")
+        spec.allowed_origins = self.text_list(d.get("allowed_origins"), (*p, "allowed_origins"))
+        for i, origin in enumerate(spec.allowed_origins):
+            if not _ORIGIN.match(origin):
+                raise self.fail(
+                    (*p, "allowed_origins", i),
+                    "an origin is scheme://host[:port] with nothing after it, got %r" % origin,
+                )
+        spec.allow_insecure_login = self.boolean(
+            d.get("allow_insecure_login"), (*p, "allow_insecure_login"), False
+        )
         return spec
 
     def mqtt(self, value: Any) -> MqttSpec:

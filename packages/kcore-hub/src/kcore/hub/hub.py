@@ -1,6 +1,7 @@
 """The hub: one Kaithem instance with the configured tags, devices, state
 machines, alerts, users and scripts, an optional MQTT bridge, saved state,
-and a kcore web server in front.
+and in front the kcore web server of ``kaithem.web`` (logins, widgets) with
+the hub's dashboard and JSON API.
 
 ::
 
@@ -60,6 +61,7 @@ class Hub:
         self.scripts: Any = None
         self.mqtt: Any = None
         self.server: Any = None
+        self.dashboard: Any = None
         self.url = ""
         self.started_at = 0.0
         self._jobs: List[Any] = []
@@ -92,6 +94,8 @@ class Hub:
         kconfig: Dict[str, Any] = {}
         if loc is not None and loc.timezone:
             kconfig["timezone"] = loc.timezone
+        kconfig["web-allowed-origins"] = list(cfg.web.allowed_origins)
+        kconfig["web-allow-insecure-login"] = cfg.web.allow_insecure_login
         self.kaithem = Kaithem(
             vardir=self.data.path,
             config=kconfig,
@@ -128,10 +132,15 @@ class Hub:
             self._serve(host, port)
 
     def _serve(self, host: str, port: int) -> None:
-        from kcore.common import logger as log
-        from kcore.hub.web import install
-        from kcore.webserver import LoggingAdapter, WebServer
+        import ssl
 
+        from kcore.common import logger as log
+        from kcore.hub.web import install, introspection_guard
+        from kcore.hub.widgets import Dashboard
+        from kcore.webserver import LoggingAdapter
+
+        self.dashboard = Dashboard(self)
+        self.dashboard.start()
         adapter = LoggingAdapter(
             log_request=log.log_debug,
             log_404=log.log_debug,
@@ -139,17 +148,33 @@ class Hub:
             log_exceptions=log.log_error,
             get_logz_html=log.last_logs_html,
         )
-        server = WebServer(
-            logging_adapter=adapter, threads=8, max_body=65536, flagz_args=self.flags()
-        )
-        install(server, self)
+        web = self.config.web
+        tls = (web.tls_cert_file, web.tls_key_file) if web.tls_cert_file else None
+        for path in tls or ():
+            if not os.access(path, os.R_OK):
+                raise HubError("web.tls: cannot read %s" % path)
         try:
-            server.start(port=port, listen=host)
+            server = self.kaithem.web.serve(
+                host=host,
+                port=port,
+                tls=tls,
+                logging_adapter=adapter,
+                threads=8,
+                max_body=65536,
+                flagz_args=self.flags(),
+                introspection_auth=introspection_guard(self),
+            )
+        except ssl.SSLError as e:
+            raise HubError(
+                "web.tls: cannot use %s and %s: %s"
+                % (web.tls_cert_file, web.tls_key_file, e.reason or e)
+            ) from None
         except OSError as e:
-            raise HubError("cannot listen on %s:%d: %s" % (host, port, e.strerror)) from None
+            raise HubError("cannot listen on %s:%d: %s" % (host, port, e.strerror or e)) from None
+        install(server, self)
         self.server = server
         shown = "[%s]" % host if ":" in host else host
-        self.url = "http://%s:%d/" % (shown, server.port)
+        self.url = "%s://%s:%d/" % ("https" if tls else "http", shown, server.port)
 
     def flags(self) -> Dict[str, Any]:
         """What /flagz shows (secret file names are fine, their contents never appear)."""
@@ -334,8 +359,10 @@ class Hub:
         if self._stopped:
             return
         self._stopped = True
-        if self.server is not None:
-            self.server.shutdown()
+        if self.kaithem is not None:
+            self.kaithem.web.close()  # stops the server and its widget sockets
+        if self.dashboard is not None:
+            self.dashboard.close()
         for job in self._jobs:
             job.cancel()
         if self.scripts is not None:

@@ -14,7 +14,7 @@ from kcore.webserver import Request, Response
 REFRESH_SECONDS = 5
 
 
-def _when(ts: Optional[float], tz: Optional[str] = None, fmt: str = "%H:%M:%S") -> str:
+def when(ts: Optional[float], tz: Optional[str] = None, fmt: str = "%H:%M:%S") -> str:
     if ts is None:
         return "-"
     if tz:
@@ -52,7 +52,7 @@ def status_page(hub: Any) -> Callable[[Request], Response]:
         parts.append(
             H.wrap(
                 "hub %s, up since %s; JSON at /api/tags; /healthz /varz /logz /metrics"
-                % (hub.hub_id, _when(hub.started_at, fmt="%Y-%m-%d %H:%M:%S")),
+                % (hub.hub_id, when(hub.started_at, fmt="%Y-%m-%d %H:%M:%S")),
                 "p",
             )
         )
@@ -72,7 +72,7 @@ def _tags(hub: Any, caller: Any, can_read: Callable[..., bool]) -> List[Any]:
             continue
         d = hub.table.describe(name)
         if d is not None:
-            rows.append([name, _value(d), _when(d["timestamp"])])
+            rows.append([name, _value(d), when(d["timestamp"])])
     if not rows:
         return [H.wrap("tags", "h2"), H.wrap("no tags you may read", "p")]
     table = H.list_to_table(rows, header_list=["tag", "value", "updated"])
@@ -110,7 +110,7 @@ def _sun(hub: Any) -> List[Any]:
     if sun is None:
         return []
     tz = hub.config.location.timezone
-    rows = [[k, _when(sun[k], tz, "%H:%M")] for k in ("dawn", "sunrise", "sunset", "dusk")]
+    rows = [[k, when(sun[k], tz, "%H:%M")] for k in ("dawn", "sunrise", "sunset", "dusk")]
     title = "sun today%s" % (" at " + sun["location"] if sun["location"] else "")
     return [H.wrap(title, "h2"), H.list_to_table(rows)]
 

@@ -1,5 +1,7 @@
 """The hub's HTTP side: plain handlers (``Request -> Response``) over
-kcore.webserver's public API, and :func:`install` to mount them on a server.
+kcore.webserver's public API, and :func:`install` to mount them on the
+server ``kaithem.web.serve()`` started (it serves ``/login``, ``/logout``,
+``/static/widget.js`` and the widget socket).
 
 JSON API (``application/json``; errors are ``{"error": "..."}``):
 
@@ -13,9 +15,13 @@ JSON API (``application/json``; errors are ``{"error": "..."}``):
 
 Callers: a guest (no credentials) reads public tags and the public parts of
 the hub; ``Authorization: Bearer <token>`` (the API token file, compared in
-constant time) may read and write everything writable. A wrong token is a
-401, never a guest. Introspection pages (``/varz``, ``/logz``, ``/flagz``,
-``/metrics``) are open to loopback clients and to the token.
+constant time) may read and write everything writable; a user logged in on
+``/login`` (the ``kaithem_session`` cookie) has the permissions of their
+groups, and every write they make must carry the session's CSRF token in
+``X-CSRF-Token`` and come from this site. A wrong token is a 401, never a
+guest. Introspection pages (``/varz``, ``/logz``, ``/flagz``, ``/metrics``)
+are open to loopback clients, to the token and to users with
+``/admin/settings.view``.
 """
 
 from __future__ import annotations
@@ -24,26 +30,40 @@ import hmac
 import ipaddress
 import json
 import math
+import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import unquote
 
+from kcore.hub.config import (
+    ADMIN_VIEW_PERMISSION,
+    EVENT_PERMISSION,
+    READ_PERMISSION,
+    SCRIPTS_PERMISSION,
+)
 from kcore.webserver import Request, Response
 
 MAX_BODY = 16384
 JSON = "application/json"
 GUEST_NAME = "__guest__"
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+CSRF_HEADER = "x-csrf-token"
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 
 Handler = Callable[[Request], Response]
 
 
 class Caller:
-    """Who is asking: the guest, or a holder of the API token (stage 2 adds
-    logged-in users). ``can(permission)`` follows kaithem.users' rules."""
+    """Who is asking: the guest, a holder of the API token (``everything``),
+    or a logged-in user (``session`` is their kaithem.web session).
+    ``can(permission)`` follows kaithem.users' rules."""
 
-    def __init__(self, name: str, users: Any, everything: bool = False) -> None:
+    def __init__(
+        self, name: str, users: Any, everything: bool = False, session: Any = None
+    ) -> None:
         self.name = name
         self.users = users
         self.everything = everything
+        self.session = session
 
     @property
     def is_guest(self) -> bool:
@@ -83,10 +103,15 @@ def _finite(data: Any) -> Any:
 
 
 def identify(hub: Any, request: Request) -> Caller:
-    """The caller of ``request``; a present but wrong credential raises a 401."""
+    """The caller of ``request``: the bearer token when one is sent (a wrong
+    one raises a 401), else the logged-in user of the session cookie, else
+    the guest."""
     header = request.headers.get("authorization")
     users = hub.kaithem.users
     if not header:
+        user, session = hub.kaithem.web.identify(request)
+        if user:
+            return Caller(user, users, session=session)
         return Caller(GUEST_NAME, users)
     scheme, _, credential = header.partition(" ")
     token = hub.api_token
@@ -105,6 +130,8 @@ def _api(hub: Any, f: Callable[[Any, Request, Caller], Any]) -> Handler:
     def handler(request: Request) -> Response:
         try:
             caller = identify(hub, request)
+            if caller.session is not None and request.method in UNSAFE_METHODS:
+                check_csrf(hub, request, caller.session)
             result = f(hub, request, caller)
         except ApiError as e:
             return json_response({"error": e.message}, e.status, e.headers)
@@ -114,6 +141,40 @@ def _api(hub: Any, f: Callable[[Any, Request, Caller], Any]) -> Handler:
 
     handler.__name__ = f.__name__
     return handler
+
+
+def check_csrf(hub: Any, request: Request, session: Any) -> None:
+    """A write with a session cookie must come from this site (``Origin``,
+    ``Sec-Fetch-Site``) and carry the session's token in ``X-CSRF-Token``:
+    the cookie alone proves nothing, a browser sends it for other sites too."""
+    if not same_site_request(hub, request):
+        raise ApiError(403, "cross-site request refused")
+    sent = request.headers.get(CSRF_HEADER) or ""
+    if not sent or not hmac.compare_digest(sent.encode("utf-8"), session.csrf.encode("utf-8")):
+        raise ApiError(403, "CSRF token missing or wrong: send the page's token in X-CSRF-Token")
+
+
+def same_site_request(hub: Any, request: Request) -> bool:
+    """``Origin`` is this site (or one of ``web.allowed_origins``); without
+    it, the browser must not say ``Sec-Fetch-Site: cross-site``."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return request.headers.get("sec-fetch-site") != "cross-site"
+    scheme = "https" if hub.config.web.tls_cert_file else "http"
+    host = str(request.headers.get("host") or "").lower()
+    if host and origin.lower() == "%s://%s" % (scheme, host):
+        return True
+    return origin in hub.config.web.allowed_origins
+
+
+def _need(caller: Caller, permission: str, what: str) -> None:
+    """Guests get a 401 (log in, or a token), users without ``permission`` a 403."""
+    if caller.is_guest:
+        raise ApiError(
+            401, "%s needs a login or an API token" % what, {"WWW-Authenticate": "Bearer"}
+        )
+    if not caller.can(permission):
+        raise ApiError(403, "%s needs the permission %s" % (what, permission))
 
 
 def _methods(request: Request, *allowed: str) -> None:
@@ -183,9 +244,7 @@ def tag_item(hub: Any, request: Request, caller: Caller) -> Any:
     if request.method == "PUT":
         return _write_tag(hub, request, caller, name)
     if not can_read(hub, caller, name):
-        if caller.is_guest:
-            raise ApiError(401, "tag %s needs an API token" % name, {"WWW-Authenticate": "Bearer"})
-        raise ApiError(403, "you may not read tag %s" % name)
+        _need(caller, hub.tag_spec(name).read_permission, "reading tag %s" % name)
     return hub.table.describe(name)
 
 
@@ -193,19 +252,24 @@ def _write_tag(hub: Any, request: Request, caller: Caller, name: str) -> Any:
     from kcore.hub.tagtable import Origin
 
     spec = hub.tag_spec(name)
-    if caller.is_guest:
-        raise ApiError(401, "writing needs an API token", {"WWW-Authenticate": "Bearer"})
+    _need(caller, spec.write_permission, "writing tag %s" % name)
     if not spec.writable:
         raise ApiError(403, "tag %s is read-only" % name)
-    if not caller.can(spec.write_permission):
-        raise ApiError(403, "you may not write tag %s" % name)
     value = read_json(request, ("value",))["value"]
-    tag = hub.kaithem.tags.get(name)
     try:
-        tag(value, None, Origin("api", caller.name))
+        write_tag(hub, name, value, Origin("api", caller.name))
     except (TypeError, ValueError) as e:
         raise ApiError(400, str(e)) from None
     return hub.table.describe(name)
+
+
+def write_tag(hub: Any, name: str, value: Any, origin: Any) -> None:
+    """Set the default claim of tag ``name`` (TypeError or ValueError when
+    the tag refuses the value); the caller checked the permissions."""
+    tag = hub.kaithem.tags.get(name)
+    if tag is None:
+        raise ValueError("there is no tag %s" % name)
+    tag(value, None, origin)
 
 
 # ------------------------------------------------------------------ the rest of the hub
@@ -228,9 +292,10 @@ def alert_permissions(caller: Caller) -> Optional[List[str]]:
 
 
 def alert_ack(hub: Any, request: Request, caller: Caller) -> Any:
+    from kcore.kaithem.alerts import ACK_PERMISSION
+
     _methods(request, "POST")
-    if caller.is_guest:
-        raise ApiError(401, "acknowledging needs an API token", {"WWW-Authenticate": "Bearer"})
+    _need(caller, ACK_PERMISSION, "acknowledging alerts")
     alert_id = unquote(_group(request))
     if not hub.automation.acknowledge(alert_id, caller.name):
         raise ApiError(404, "no alert %s" % alert_id)
@@ -249,8 +314,7 @@ def machines_list(hub: Any, request: Request, caller: Caller) -> Any:
 
 def machine_event(hub: Any, request: Request, caller: Caller) -> Any:
     _methods(request, "POST")
-    if caller.is_guest:
-        raise ApiError(401, "events need an API token", {"WWW-Authenticate": "Bearer"})
+    _need(caller, EVENT_PERMISSION, "sending events")
     name = unquote(_group(request))
     sm = hub.automation.machines.get(name)
     if sm is None:
@@ -271,13 +335,14 @@ def sun_info(hub: Any, request: Request, caller: Caller) -> Any:
 
 def scripts_list(hub: Any, request: Request, caller: Caller) -> Any:
     _methods(request, "GET", "HEAD")
-    if caller.is_guest:  # error texts name files and lines: not for guests
+    if not caller.can(SCRIPTS_PERMISSION):  # error texts name files and lines
         return [{"name": s["name"], "status": s["status"]} for s in hub.scripts.info()]
     return hub.scripts.info()
 
 
 def devices_state(hub: Any, request: Request, caller: Caller) -> Any:
     _methods(request, "GET", "HEAD")
+    _need(caller, READ_PERMISSION, "the devices")
     return hub.devices.state()
 
 
@@ -295,16 +360,15 @@ def healthz(hub: Any) -> Handler:
 
 
 def introspection_guard(hub: Any) -> Callable[[Request], Union[bool, Response]]:
-    """Loopback clients and API-token holders may see /varz, /logz, /flagz, /metrics."""
+    """Loopback clients, API-token holders and users with /admin/settings.view
+    may see /varz, /logz, /flagz, /metrics."""
 
     def allowed(request: Request) -> Union[bool, Response]:
-        if request.headers.get("authorization"):
-            try:
-                identify(hub, request)
-            except ApiError as e:
-                return Response(e.message + "\n", e.status, e.headers, msg_type="text/plain")
-            return True
-        return _loopback(request.remote_address)
+        try:
+            caller = identify(hub, request)
+        except ApiError as e:
+            return Response(e.message + "\n", e.status, e.headers, msg_type="text/plain")
+        return caller.can(ADMIN_VIEW_PERMISSION) or _loopback(request.remote_address)
 
     return allowed
 
@@ -337,10 +401,12 @@ def metrics(hub: Any) -> Handler:
 
 def routes(hub: Any) -> List[Tuple[str, Handler]]:
     """The hub's route table (regexes as kcore.webserver takes them)."""
+    from kcore.hub.dashboard import dashboard_page
     from kcore.hub.pages import status_page
 
     return [
-        ("/", status_page(hub)),
+        ("/", dashboard_page(hub)),
+        ("/status", status_page(hub)),
         ("/healthz", healthz(hub)),
         ("/metrics", metrics(hub)),
         ("/api/tags", _api(hub, tags_list)),
@@ -351,22 +417,17 @@ def routes(hub: Any) -> List[Tuple[str, Handler]]:
         ("/api/machines/([^/]+)/events", _api(hub, machine_event)),
         ("/api/sun", _api(hub, sun_info)),
         ("/api/scripts", _api(hub, scripts_list)),
-        ("/api/devices", _api(hub, _token_only(devices_state))),
+        ("/api/devices", _api(hub, devices_state)),
     ]
 
 
-def _token_only(f: Callable[[Any, Request, Caller], Any]) -> Callable[[Any, Request, Caller], Any]:
-    def wrapped(hub: Any, request: Request, caller: Caller) -> Any:
-        if caller.is_guest:
-            raise ApiError(401, "this needs an API token", {"WWW-Authenticate": "Bearer"})
-        return f(hub, request, caller)
-
-    wrapped.__name__ = f.__name__
-    return wrapped
-
-
 def install(server: Any, hub: Any) -> None:
-    """Mount the hub on a kcore.webserver ``server`` (its own or one it is given)."""
+    """Mount the hub on the kcore.webserver ``server`` that
+    ``hub.kaithem.web.serve()`` started (its own pages stay: ``/login``,
+    ``/logout``, ``/static/...``, the widget socket); the dashboard replaces
+    its index page at ``/``."""
+    server.del_handler("/")
     server.add_handlers(routes(hub))
+    server.add_static("/hub/static", STATIC_DIR)
     if server.introspection_auth is None:
         server.introspection_auth = introspection_guard(hub)
