@@ -104,20 +104,52 @@ def make_hub(tmp_path):
         hub.stop()
 
 
-class HubProcess(ktest.ServerProcess):
-    """A hub run by its console entry point (``python -m kcore.hub``)."""
+@pytest.fixture(name="login")
+def login_fixture():
+    """``login(base_url, user, password)`` -> a logged-in requests.Session."""
+    return login
 
-    def __init__(self, tmp_path, config, name="hub", extra=()):
+
+def login(base, user, password):
+    """A requests.Session logged in as ``user`` through the real /login form
+    (its CSRF token, its session cookie); ``session.csrf`` is the session's
+    CSRF token from the dashboard page."""
+    base = base.rstrip("/")
+    s = requests.Session()
+    form = s.get(base + "/login", timeout=10)
+    assert form.status_code == 200, form.text
+    token = re.search(r'name="__csrf" value="([^"]+)"', form.text).group(1)
+    r = s.post(
+        base + "/login",
+        data={"username": user, "password": password, "__csrf": token, "go": "/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code == 303, r.text
+    page = s.get(base + "/", timeout=10).text
+    s.csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+    return s
+
+
+class HubProcess(ktest.ServerProcess):
+    """A hub run by its console script (``kcore-hub``; ``python -m kcore.hub``
+    with ``module=True``); ``config=None`` runs the embedded demo."""
+
+    def __init__(self, tmp_path, config, name="hub", extra=(), module=True):
         d = tmp_path / name
         d.mkdir(exist_ok=True)
         self.dir = d
-        self.config_path = write(d / "hub.yaml", config)
         self.data = d / "data"
         self.token_file = d / "token"
         self.port = ktest.free_port()
+        command = [sys.executable, "-m", "kcore.hub"]
+        if not module:
+            command = [os.path.join(os.path.dirname(sys.executable), "kcore-hub")]
+        if config is not None:
+            self.config_path = write(d / "hub.yaml", config)
+            command += ["--config", str(self.config_path)]
         argv = [
-            sys.executable, "-m", "kcore.hub", "--config", str(self.config_path),
-            "--data", str(self.data), "--port", str(self.port),
+            *command, "--data", str(self.data), "--port", str(self.port),
             "--api-token-file", str(self.token_file), *extra,
         ]  # fmt: skip
         super().__init__(
@@ -144,6 +176,12 @@ class HubProcess(ktest.ServerProcess):
     def terminate(self, timeout=30):
         """SIGTERM and the exit status (the hub's clean stop)."""
         return self.stop(signal.SIGTERM, timeout)
+
+
+@pytest.fixture(scope="session")
+def hub_process_class():
+    """The HubProcess class, for fixtures wider than one test."""
+    return HubProcess
 
 
 @pytest.fixture
