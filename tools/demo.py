@@ -6,8 +6,9 @@
 Without options the hub runs on its embedded demo configuration, with its state
 in the per-user data directory, at http://127.0.0.1:8765/ (`-- --help` lists
 the options). `--smoke` uses a temporary data directory and a free port, fetches
-the status page, /healthz and the JSON API, stops the hub with SIGTERM and
-exits 0 only if everything answered as it should and the hub stopped cleanly.
+the dashboard, the login page, the status page, /healthz and the JSON API,
+prints the hub's memory (RSS) at rest, stops the hub with SIGTERM and exits 0
+only if everything answered as it should and the hub stopped cleanly.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def fetch(url: str) -> tuple[int, str]:
             return r.status, r.read().decode("utf-8")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
+
+
+def rss_mib(pid: int) -> float:
+    with open("/proc/%d/status" % pid, encoding="ascii") as f:
+        m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
+    return int(m.group(1)) / 1024 if m else float("nan")
 
 
 def smoke() -> int:
@@ -66,7 +73,15 @@ def _check(proc: subprocess.Popen, log_path: str) -> int:
     failures = []
     status, page = fetch(url)
     print("GET / -> %d, %d bytes" % (status, len(page)))
-    if status != 200 or "/demo/temperature" not in page or "<script" in page:
+    if status != 200 or "<h2>Temperature</h2>" not in page or "/static/widget.js" not in page:
+        failures.append("the dashboard")
+    status, page = fetch(url + "login")
+    print("GET /login -> %d, %d bytes" % (status, len(page)))
+    if status != 200 or 'name="password"' not in page:
+        failures.append("the login page")
+    status, page = fetch(url + "status")
+    print("GET /status -> %d, %d bytes" % (status, len(page)))
+    if status != 200 or "/demo/temperature" not in page:
         failures.append("the status page")
     status, body = fetch(url + "healthz")
     print("GET /healthz -> %d %s" % (status, body))
@@ -76,6 +91,8 @@ def _check(proc: subprocess.Popen, log_path: str) -> int:
     print("GET /api/tags/demo/temperature -> %d %s" % (status, body))
     if status != 200 or json.loads(body).get("unit") != "degC":
         failures.append("the JSON API")
+    time.sleep(5)  # at rest: the hub's periodic jobs only
+    print("hub memory at rest: %.1f MiB RSS" % rss_mib(proc.pid))
     proc.send_signal(signal.SIGTERM)
     try:
         code = proc.wait(30)

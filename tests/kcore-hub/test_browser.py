@@ -53,7 +53,7 @@ def browser():
 
 
 def open_page(browser, url):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    context = browser.new_context(viewport={"width": 1100, "height": 640})
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append("error: %s" % e))

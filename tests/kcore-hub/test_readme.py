@@ -29,6 +29,7 @@ def test_program_example_runs():
     tag = ast.literal_eval(lines[0])
     assert tag["name"] == "/greenhouse/temp" and tag["value"] == 21.5 and tag["unit"] == "degC"
     assert lines[1] == "tripped"
+    assert lines[2] == "True"
 
 
 def test_script_example_is_valid_python():

@@ -16,7 +16,8 @@ def test_demo_smoke_run(root):
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    assert "GET / -> 200" in out
+    assert "GET / -> 200" in out and "GET /login -> 200" in out and "GET /status -> 200" in out
+    assert "MiB RSS" in out
     assert "GET /healthz -> 200 ok" in out
     assert "exit status 0" in out
 

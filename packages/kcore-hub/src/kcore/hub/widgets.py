@@ -509,9 +509,15 @@ class Dashboard:
         self._undo.append(lambda: hub.table.remove_listener(self._tag_changed))
         sub = k.message.subscribe(STATE_TOPIC, self._alerts_changed)
         self._undo.append(sub.unsubscribe)
+        self._nav_item = self._nav  # kaithem.web holds nav bar items weakly
+        k.web.nav_bar_plugins["kcore-hub"] = self._nav_item
         for f, interval in ((self.refresh, REFRESH_INTERVAL), (self._sun, SUN_INTERVAL)):
             job = k.runtime.scheduler.every(f, interval)
             self._undo.append(job.cancel)
+
+    def _nav(self) -> Any:
+        """The link back to the dashboard on kaithem.web's pages (/login)."""
+        return (0, '<a href="/">%s</a>' % escape(self.hub.config.title))
 
     def _tag_changed(self, name: str, value: Any, wall: float, origin: Any) -> None:
         for card in self.by_tag.get(name, ()):
