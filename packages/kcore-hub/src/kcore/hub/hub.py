@@ -149,7 +149,7 @@ class Hub:
             raise HubError("cannot listen on %s:%d: %s" % (host, port, e.strerror)) from None
         self.server = server
         shown = "[%s]" % host if ":" in host else host
-        self.url = "http://%s:%d/" % (shown, server.port)
+        self.url = "http://%s:%d/" % (shown, int(server.port or port))
 
     def flags(self) -> Dict[str, Any]:
         """What /flagz shows (secret file names are fine, their contents never appear)."""
