@@ -452,4 +452,3 @@ def test_same_site_rules():
     assert _context.same_site("http://h:1/a", host) == "http://h:1/a"
     for bad in (None, "", " /a", "/a\n", "//h:1/a", "ftp://h:1/", "http://h:2/", "x" * 5000):
         assert _context.same_site(bad, host) is None
-

@@ -35,6 +35,7 @@ def test_short_press_is_dropped(mock_factory):
         background=False,
         clock=lambda: clock[0],
         require_pressed_ms=100,
+        confirm_without_background=True,
     ) as b:
         pin = mock_factory.pin(5)
         pin.drive_low()

@@ -241,6 +241,7 @@ def test_event_queue_holds_only_pending_press_confirmations():
         clock=lambda: clock[0],
         require_pressed_ms=100,
         long_press_ms=500,
+        confirm_without_background=True,
     ) as b:
         assert b._event_queue.queue == []
         b.simulate_press(1000)
@@ -349,6 +350,7 @@ def test_unsustained_press_has_no_release_callback():
         background=False,
         clock=lambda: clock[0],
         require_pressed_ms=50,
+        confirm_without_background=True,
     ) as b:
         sim.set_level(12, False)
         clock[0] = 20
@@ -385,3 +387,20 @@ def test_no_func_prints_the_press(capsys):
     with gpio.KButton(16, func=None, backend=sim, background=False, require_pressed_ms=0) as b:
         b.simulate_press(10)
     assert capsys.readouterr().out == "Button pressed: 16\n"
+
+
+def test_without_background_a_press_is_accepted_at_once():
+    # Nothing samples the pin between check() calls, so (as programs written for
+    # the original expect) require_pressed_ms counts as 0 there.
+    sim = gpio.SimulationBackend()
+    got = []
+    with gpio.KButton(13, func=got.append, backend=sim, background=False) as b:
+        assert b.require_pressed_ms == 0
+        b.simulate_press(200)
+        assert got == [13]
+    with gpio.KButton(
+        14, func=got.append, backend=sim, background=False, confirm_without_background=True
+    ) as b:
+        assert b.require_pressed_ms == 100
+        b.simulate_press(200)
+        assert got == [13]  # waits for check() after 100 ms

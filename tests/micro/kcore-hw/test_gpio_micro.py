@@ -301,6 +301,7 @@ def test_simulation_backend_press():
         backend=sim,
         require_pressed_ms=100,
         debounce_ms=80,
+        confirm_without_background=True,
     ) as b:
         assert sim.levels[21] is True
         b.simulate_press(150)

@@ -150,8 +150,8 @@ class Hub:
         )
         web = self.config.web
         tls = (web.tls_cert_file, web.tls_key_file) if web.tls_cert_file else None
-        for path in tls or ():
-            if not os.access(path, os.R_OK):
+        for path in (web.tls_cert_file, web.tls_key_file) if tls else ():
+            if not path or not os.access(path, os.R_OK):
                 raise HubError("web.tls: cannot read %s" % path)
         try:
             server = self.kaithem.web.serve(
@@ -174,7 +174,7 @@ class Hub:
         install(server, self)
         self.server = server
         shown = "[%s]" % host if ":" in host else host
-        self.url = "%s://%s:%d/" % ("https" if tls else "http", shown, server.port)
+        self.url = "%s://%s:%d/" % ("https" if tls else "http", shown, int(server.port or port))
 
     def flags(self) -> Dict[str, Any]:
         """What /flagz shows (secret file names are fine, their contents never appear)."""

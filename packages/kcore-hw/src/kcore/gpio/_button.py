@@ -37,6 +37,12 @@ class KButton(_Device):
 
     ``_event_queue`` (a :class:`kcore.timequeue.TimeQueue`) holds only the
     press confirmations still waiting for ``require_pressed_ms`` to pass.
+
+    On CPython with ``background=False`` and a Raspberry Pi or simulated pin,
+    nothing samples the pin between :meth:`check` calls, so a press is
+    accepted at once (``require_pressed_ms`` counts as 0, as programs written
+    for the original expect); ``confirm_without_background=True`` keeps the
+    confirmation delay there too (then call :meth:`check` until it has passed).
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class KButton(_Device):
         long_press_repeat: bool = False,
         bounce_ms: "Optional[int]" = None,
         strict_pins: "Optional[bool]" = None,
+        confirm_without_background: bool = False,
     ) -> None:
         check_ms("debounce_ms", debounce_ms)
         check_ms("require_pressed_ms", require_pressed_ms)
@@ -77,6 +84,9 @@ class KButton(_Device):
         self.release_func = release_func
         self.normally_high = bool(normally_high)
         self.debounce_ms = debounce_ms
+        board = getattr(self.backend, "name", None) == "circuitpython"  # sampled by check()
+        if CPYTHON and not background and not board and not confirm_without_background:
+            require_pressed_ms = 0
         self.require_pressed_ms = require_pressed_ms
         self.long_press_ms = long_press_ms
         self.long_press_repeat = bool(long_press_repeat)

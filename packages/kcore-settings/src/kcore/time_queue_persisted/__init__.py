@@ -210,7 +210,7 @@ class TimeQueuePersisted(TimeQueue):
         return self.add_event(EventDC(dt, func_name, args, kwargs, repeat_after_ms))
 
     def check(
-        self, use_ms_time: "int | float | None" = None, use_wall_ms: "int | float | None" = None
+        self, use_ms_time: int | float | None = None, use_wall_ms: int | float | None = None
     ) -> int:
         """Reload, fire every due event once, save; returns how many ran.
         EventDC times are on the wall clock: ``use_wall_ms`` forces "now" for them."""
