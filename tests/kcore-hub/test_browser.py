@@ -95,6 +95,7 @@ def test_guests_see_the_dashboard_without_controls(browser, hub):
 def test_login_press_the_button_and_watch_api_writes_arrive(browser, hub):
     page = open_page(browser, hub.url + "/login?go=/")
     try:
+        assert page.text_content(".kw-nav a[href='/']") == "kcore hub (demo)"  # the way back
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", "not the password")
         page.click("button[type=submit]")

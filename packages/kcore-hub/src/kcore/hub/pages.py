@@ -1,6 +1,7 @@
-"""The hub's page at ``/``: a plain HTML status page (escaped throughout by
-kcore.html) with the tags the caller may read, alerts, state machines, today's
-sun times, scripts and the MQTT link. It reloads itself every few seconds.
+"""The hub's page at ``/status``: a plain HTML page without JavaScript
+(escaped throughout by kcore.html) with the tags the caller may read, alerts,
+state machines, today's sun times, scripts and the MQTT link. It reloads
+itself every few seconds. (The live dashboard at ``/`` is :mod:`kcore.hub.dashboard`.)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def _value(d: dict) -> str:
 
 
 def status_page(hub: Any) -> Callable[[Request], Response]:
+    from kcore.hub.config import SCRIPTS_PERMISSION
     from kcore.hub.web import ApiError, Caller, _loopback, can_read, identify
 
     def handler(request: Request) -> Response:
@@ -40,7 +42,7 @@ def status_page(hub: Any) -> Callable[[Request], Response]:
             caller: Caller = identify(hub, request)
         except ApiError as e:
             return Response(e.message + "\n", e.status, e.headers, msg_type="text/plain")
-        trusted = not caller.is_guest or _loopback(request.remote_address)
+        trusted = caller.can(SCRIPTS_PERMISSION) or _loopback(request.remote_address)
         parts: List[Any] = [H.wrap(hub.config.title, "h1")]
         problem = hub.health()
         parts.append(H.wrap("status: " + ("ok" if problem is None else problem), "p"))
