@@ -219,6 +219,16 @@ class Namespace:
         for f in list(self._session_listeners):
             f(session)
 
+    def check_csrf(self, request: Any) -> None:
+        """Raise :class:`HTTPError` (403) unless a state-changing ``request``
+        comes from this site (``Origin``/``Sec-Fetch-Site``, or an origin in
+        config ``web-allowed-origins``) with the right CSRF token (header
+        ``X-CSRF-Token`` or form field ``__csrf``: the session's when logged in).
+        Handlers mounted outside ``controllers`` use it for their own writes."""
+        from kcore.kaithem.web import _handling
+
+        _handling.check_csrf(self, _handling.make_context(self, request))
+
     def _allowed_origins(self) -> list[str]:
         return list(self._kaithem.config.get("web-allowed-origins", ()))
 
