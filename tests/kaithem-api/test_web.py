@@ -452,3 +452,23 @@ def test_same_site_rules():
     assert _context.same_site("http://h:1/a", host) == "http://h:1/a"
     for bad in (None, "", " /a", "/a\n", "//h:1/a", "ftp://h:1/", "http://h:2/", "x" * 5000):
         assert _context.same_site(bad, host) is None
+
+
+def test_check_csrf_guards_handlers_mounted_outside_controllers(k, client):
+    from kcore.webserver import Response
+
+    def raw(request):
+        try:
+            k.web.check_csrf(request)
+        except kweb.HTTPError as e:
+            return Response(e.message, 403)
+        return "written"
+
+    k.web.server.add_handler("/raw", raw)
+    assert client.post("/raw").status == 403  # no token at all
+    assert client.login("alice", PW).status == 303
+    token = k.web.sessions.get(client.cookies["kaithem_session"]).csrf
+    assert client.post("/raw", headers={"X-CSRF-Token": "x" * 43}).status == 403
+    cross = client.post("/raw", headers={"X-CSRF-Token": token, "Origin": "http://evil.example"})
+    assert cross.status == 403 and "cross-site" in cross.text
+    assert client.post("/raw", headers={"X-CSRF-Token": token}).text == "written"
