@@ -16,8 +16,10 @@ too (for tests)::
 
 Requests are bounded (``max_header_bytes``, ``max_body``, ``timeout``
 seconds per read and for the whole request); bodies are read exactly
-(Content-Length), forms are parsed; errors get their status (400, 408, 413,
-431, 501) instead of a dropped connection. Binds ``127.0.0.1`` unless told
+(Content-Length), forms are parsed; heads are parsed as strictly as by
+:mod:`kcore.webserver` (the same code: control characters, padded
+Content-Length, a missing or doubled Host are refused); errors get their
+status (400, 408, 413, 431, 501) instead of a dropped connection. Binds ``127.0.0.1`` unless told
 otherwise: pass ``listen_address='0.0.0.0'`` to serve the LAN.
 """
 
@@ -31,6 +33,7 @@ from kcore.webserver_base import (
     Response,
     WebServerBase,
     body_framing,
+    check_host,
     default_logging_adapter,
     parse_request_head,
     request_from_wire,
@@ -230,6 +233,7 @@ class WebServer(WebServerBase):
         kind, length = body_framing(headers, self.max_body)
         if method in FORM_METHODS and "content-length" not in headers:
             raise HttpError(411, "%s needs a Content-Length" % method)
+        check_host(version, headers)
         if kind == "chunked":
             raise HttpError(
                 411, "chunked request bodies are not supported here: send Content-Length"
