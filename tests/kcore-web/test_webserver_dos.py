@@ -216,6 +216,18 @@ def test_static_file_over_tls_is_sent_whole(serve, site, certs):
     assert got.endswith(b"\r\n\r\n" + data)
 
 
+def test_files_stream_with_the_selector_fallback_too(serve, site):
+    data = os.urandom(5 << 20)
+    (site / "rand.bin").write_bytes(data)
+    s = serve({}, force_selector=True)
+    s.add_static("/static", str(site))
+    with requests.Session() as session:
+        for _ in range(2):  # keep-alive after a streamed file
+            r = session.get("http://127.0.0.1:%d/static/rand.bin" % s.port, timeout=30)
+            assert r.content == data
+        assert session.get("http://127.0.0.1:%d/static/small.txt" % s.port).text == "small"
+
+
 def test_a_download_below_the_minimum_rate_is_cut(serve, site):
     s = serve({}, write_timeout=0.5, min_send_rate=200000)
     s.add_static("/static", str(site))

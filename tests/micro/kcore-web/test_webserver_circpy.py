@@ -102,6 +102,12 @@ def _boom(request):
     raise ValueError("secret")
 
 
+def _changed_header(request):
+    response = Response("x")
+    response.extra_headers["X-Evil"] = "a\r\nSet-Cookie: x=1"  # after Response() checked it
+    return response
+
+
 def _server(pool, **kw):
     return WebServer(
         {
@@ -109,6 +115,7 @@ def _server(pool, **kw):
             "/cookies": lambda r: Response(
                 "c", extra_headers=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
             ),
+            "/changed": _changed_header,
             "/form": lambda r: "form %s" % r.post_params.get("a"),
             "/body": lambda r: "len %d" % len(r.body),
             "/u": lambda r: "ü",
@@ -242,3 +249,12 @@ def test_several_set_cookie_headers():
     s = _server(pool)
     _code, head, _body = _serve(s, pool, [b"GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n"])
     assert "\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2" in head
+
+
+def test_a_header_changed_after_the_response_was_made_is_refused():
+    pool = FakePool()
+    s = _server(pool)
+    _code, head, body = _serve(s, pool, [b"GET /changed HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert head.startswith("HTTP/1.1 500") and "Set-Cookie" not in head and body == b""
+    code, _head, body = _serve(s, pool, [b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert code == 1 and body == b"hello x"

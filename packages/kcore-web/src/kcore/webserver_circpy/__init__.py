@@ -280,15 +280,24 @@ class WebServer(WebServerBase):
             if status == response.status_code:
                 body = response.body_bytes()
             length = len(body)
-        head = response_head(
-            status,
-            response.msg_type,
-            length,
-            response.extra_headers,
-            keep_alive=False,
-            reason=reason,
-            server=self.server_name,
-        )
+        try:
+            head = response_head(
+                status,
+                response.msg_type,
+                length,
+                response.extra_headers,
+                keep_alive=False,
+                reason=reason,
+                server=self.server_name,
+            )
+        except ValueError as e:
+            # A header changed after the Response was made holds a control
+            # character (or a bad name): a bare 500, never an exception out
+            # of listen() (the board's main loop).
+            if self.logger is not None and self.logger.log_general is not None:
+                self.logger.log_general("response refused: %s" % e)
+            head = response_head(500, "?", 0, keep_alive=False, server=self.server_name)
+            stream, body = None, b""
         if head_only or status in (204, 304):
             return self._send_all(client, head)
         if stream is None:
