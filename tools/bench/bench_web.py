@@ -506,15 +506,40 @@ def attack_ws_fragments(port, pid):
     t.start()
     health = _healthz_while(port, t.is_alive)
     t.join()
-    s.close()
     grown = (_proc_kb(pid, "VmHWM") - before) * 1024
-    return "%s; peak RSS +%.1f MB = %.2f bytes per attack byte (%d bytes sent); /healthz %s" % (
-        status.decode(),
-        grown / 1e6,
-        grown / max(1, done[0]),
-        done[0],
-        health,
+    closed = _ws_close_code(s)
+    s.close()
+    return (
+        "%s, then %s; peak RSS +%.1f MB = %.2f bytes per attack byte (%d bytes sent);"
+        " /healthz %s"
+        % (
+            status.decode(),
+            "close %s" % closed if closed else "no close frame",
+            grown / 1e6,
+            grown / max(1, done[0]),
+            done[0],
+            health,
+        )
     )
+
+
+def _ws_close_code(s, timeout=2.0):
+    # The code of the close frame the server sent (None if none came).
+    s.settimeout(timeout)
+    buf = b""
+    try:
+        while True:
+            while len(buf) >= 2 and len(buf) >= 2 + (buf[1] & 0x7F):
+                n = buf[1] & 0x7F
+                if buf[0] & 0x0F == 8:
+                    return int.from_bytes(buf[2:4], "big") if n >= 2 else 1005
+                buf = buf[2 + n :]
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+    except OSError:
+        return None
 
 
 def attack_slow_readers(port, n=16, rate=16384, seconds=4.0):
@@ -677,12 +702,21 @@ ATTACKS = [
 
 def run_attacks(threads):
     """Each attack on a fresh kcore server (kcore-attack): what the attacker
-    gets, the server's peak memory per attack byte, /healthz meanwhile."""
-    print("bench_web --attacks: kcore.webserver, %d worker threads" % threads)
+    gets, the server's peak memory per attack byte, /healthz meanwhile, and
+    the server's CPU time during the attack."""
+    import kcore.webserver
+
+    print(
+        "bench_web --attacks: %s, %d worker threads"
+        % (os.path.dirname(kcore.webserver.__file__), threads)
+    )
     for label, attack in ATTACKS:
         child = Child("kcore-attack", threads)
         try:
-            print("%-40s %s" % (label + ":", attack(child)), flush=True)
+            cpu = cpu_seconds(child.proc.pid)
+            result = attack(child)
+            cpu = cpu_seconds(child.proc.pid) - cpu
+            print("%-40s %s [server CPU %.2f s]" % (label + ":", result, cpu), flush=True)
         finally:
             child.stop()
     return 0

@@ -271,6 +271,8 @@ def check_host(version: str, headers: Headers) -> None:
     request at most one, and its value is a valid authority (empty
     allowed). HttpError 400 otherwise."""
     host = headers._map.get("host")
+    if host in _GOOD_HOSTS:  # the usual case: a Host seen before, once
+        return
     if host is None:
         if version == "HTTP/1.1":
             raise HttpError(400, "HTTP/1.1 request without a Host header")
@@ -279,6 +281,13 @@ def check_host(version: str, headers: Headers) -> None:
         raise HttpError(400, "more than one Host header")
     if host and not _only(host.encode("latin-1"), _HOST_CHARS):
         raise HttpError(400, "malformed Host header")
+    if len(_GOOD_HOSTS) < 64 and "," not in host:
+        _GOOD_HOSTS[host] = True
+
+
+# Host values found valid (a few: a server is reached under a few names).
+# A value with a comma is never one: it may be two Host headers joined.
+_GOOD_HOSTS = {}  # type: dict
 
 
 def body_framing(headers: Headers, max_body: int) -> "tuple[str, int | None]":
