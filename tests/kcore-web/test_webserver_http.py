@@ -39,6 +39,14 @@ def _handlers():
     def bad_header(r):
         return Response("x", extra_headers={"X-Evil": "a\r\nSet-Cookie: pwned=1"})
 
+    def cookies(r):
+        return Response("c", extra_headers=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+
+    def changed_header(r):
+        response = Response("x")
+        response.extra_headers["X-Evil"] = r.get_params.get("v", "a\x0bb")  # after the checks
+        return response
+
     def upload(r):
         f = r.files["file"][0]
         return "%s %s %d" % (f.filename, f.content_type, len(f.data))
@@ -50,6 +58,8 @@ def _handlers():
         "/boom": boom,
         "/stream": stream,
         "/bad-header": bad_header,
+        "/cookies": cookies,
+        "/changed-header": changed_header,
         "/upload": upload,
         "/item/([a-z]+)/([0-9]+)": lambda r: "%s-%s" % r.route_match_groups,
     }
@@ -168,6 +178,21 @@ def test_handler_exception_gives_500_without_traceback(serve):
     r = requests.get(url(s, "/bad-header"))
     assert r.status_code == 500
     assert "pwned" not in r.headers.get("Set-Cookie", "")
+
+
+def test_several_set_cookie_headers(srv):
+    r = requests.get(url(srv, "/cookies"))
+    assert r.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+    assert r.cookies.get_dict() == {"a": "1", "b": "2"}
+
+
+@pytest.mark.parametrize("value", ["a\x0bb", "a\tb", "a\x7fb", "a\x85b", "a\rSet-Cookie: x=1"])
+def test_header_changed_after_the_response_was_made_is_still_checked(srv, value):
+    with requests.Session() as session:
+        r = session.get(url(srv, "/changed-header"), params={"v": value})
+        assert r.status_code == 500 and "X-Evil" not in r.headers
+        assert session.get(url(srv, "/hello")).text == "hello world"
+    assert srv.varz_store.get("web-response-refused") >= 1
 
 
 def test_introspection_pages_escaped(srv):
@@ -374,11 +399,13 @@ def test_introspection_auth_over_http(serve):
 def test_expect_continue_refused_when_too_big(serve, raw):
     s = serve(_handlers(), max_body=100)
     c = raw(s.port)
-    c.send(b"POST /echo HTTP/1.1\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n")
+    c.send(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
+    )
     status, _h, _b = c.response()
     assert status == 413  # answered before any body byte was sent
     c = raw(s.port)
-    c.send(b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+    c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
     assert c.response()[0] == 100
     c.send(b"hello")
     assert c.response()[:3:2] == (200, b"('POST', {}, [], 5)")
@@ -388,7 +415,7 @@ def test_options_and_head_on_stream(srv, raw):
     r = requests.options(url(srv, "/hello"))
     assert r.status_code == 200
     c = raw(srv.port)
-    c.send(b"HEAD /stream HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n")
+    c.send(b"HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     c.sock.settimeout(5)
     data = b""
     while b"hello world" not in data:
@@ -405,6 +432,6 @@ def test_stream_with_wrong_content_length_cuts_the_connection(serve, raw):
 
     s = serve({"/liar": liar, "/hello": lambda r: "hello"})
     c = raw(s.port)
-    c.send(b"GET /liar HTTP/1.1\r\n\r\n")
+    c.send(b"GET /liar HTTP/1.1\r\nHost: x\r\n\r\n")
     assert c.closed_by_server()
     assert requests.get(url(s, "/hello")).text == "hello"

@@ -125,7 +125,7 @@ def test_selector_fallback_engine(serve, raw):
             "hello"
         ] * 20
     c = raw(s.port)
-    c.send(b"GET /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n")
+    c.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     assert c.response()[2] == b"hello"
     assert c.response()[2] == b"hello"
     c.send(b"GET /hel")

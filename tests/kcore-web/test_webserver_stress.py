@@ -55,8 +55,12 @@ def test_mixed_concurrent_load(serve):
             while time.monotonic() < deadline:
                 n = rnd.randint(1, 8)
                 with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
-                    c.sendall(b"".join(b"GET /fast?i=%d HTTP/1.1\r\n\r\n" % k for k in range(n)))
-                    c.sendall(b"GET /fast?i=last HTTP/1.1\r\nConnection: close\r\n\r\n")
+                    c.sendall(
+                        b"".join(
+                            b"GET /fast?i=%d HTTP/1.1\r\nHost: x\r\n\r\n" % k for k in range(n)
+                        )
+                    )
+                    c.sendall(b"GET /fast?i=last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     data = b""
                     while True:
                         chunk = c.recv(65536)

@@ -62,7 +62,7 @@ def test_openssl_s_client(tls_srv, certs):
 def test_plain_http_to_tls_port_and_stalled_handshake_do_not_block(tls_srv, certs):
     stalled = socket.create_connection(("127.0.0.1", tls_srv.port))  # never says hello
     plain = socket.create_connection(("127.0.0.1", tls_srv.port))
-    plain.sendall(b"GET /hello HTTP/1.1\r\n\r\n")
+    plain.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     t = time.monotonic()
     r = requests.get("https://127.0.0.1:%d/hello" % tls_srv.port, verify=certs["ca"])
     assert r.text == "hello tls"

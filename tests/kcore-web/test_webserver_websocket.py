@@ -5,9 +5,14 @@ import os
 import socket
 import struct
 import threading
+import time
 
+import ktest
 import pytest
 import requests
+
+from kcore.webserver import Response
+from kcore.webserver.websocket import WebSocketClosed, origin_allowed
 
 websockets_sync = pytest.importorskip("websockets.sync.client")
 from websockets.exceptions import ConnectionClosed  # noqa: E402
@@ -190,3 +195,168 @@ def test_websocket_over_tls(serve, certs):
     with websockets_sync.connect("wss://127.0.0.1:%d/ws" % s.port, ssl=ctx) as ws:
         ws.send("secure")
         assert ws.recv(timeout=5) == "SECURE"
+
+
+# ---------------------------------------------------------------- send and recv apart
+
+
+def test_sends_from_another_thread_never_disturb_an_idle_recv(serve, poll):
+    """send() and recv() used to share the socket's timeout: a send from
+    another thread made an idle recv(timeout=None) raise TimeoutError."""
+    s = serve({}, write_timeout=0.3)
+    trigger = threading.Event()
+    got = []
+
+    def handler(ws):
+        def pusher():
+            trigger.wait(10)
+            ws.send("push")
+
+        t = threading.Thread(target=pusher)
+        t.start()
+        try:
+            got.append(ws.recv())
+        except Exception as e:  # noqa: BLE001 - the test reports it
+            got.append(e)
+        t.join()
+
+    s.add_websocket_handler("/ws", handler)
+    with websockets_sync.connect(_url(s, "/ws")) as ws:
+        poll(lambda: s._websockets)
+        trigger.set()
+        assert ws.recv(timeout=5) == "push"
+        ws.ping()  # handled inside the handler's recv(), which then waits on
+        assert not ktest.wait_until(lambda: got, timeout=1.0), got  # idle > write_timeout
+        ws.send("hello")
+        poll(lambda: got)
+        assert got == ["hello"]
+
+
+def test_a_blocked_send_and_a_recv_do_not_disturb_each_other(serve, poll):
+    """While a send from another thread waits on a client that does not
+    read, recv() goes on receiving, and the send gives up after its
+    write_timeout: not sooner, not never. (Each recv() used to reset the
+    shared socket timeout: the send could block for good, or the recv fail.)"""
+    s = serve({}, write_timeout=0.5)
+    trigger = threading.Event()
+    outcome = []
+    received = []
+
+    def handler(ws):
+        def pusher():
+            trigger.wait(10)
+            t0 = time.monotonic()
+            try:
+                ws.send(b"x" * (8 << 20))
+                outcome.append(("sent", time.monotonic() - t0, len(received)))
+            except WebSocketClosed:
+                outcome.append(("gave up", time.monotonic() - t0, len(received)))
+
+        threading.Thread(target=pusher, daemon=True).start()
+        for message in ws:  # re-entered for every message the client sends
+            received.append(message)
+
+    s.add_websocket_handler("/ws", handler)
+    c, head, _rest = _raw_handshake(s.port, path="/ws")
+    assert head.startswith("HTTP/1.1 101")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never reads
+    trigger.set()
+    deadline = time.monotonic() + 5
+    try:
+        while not outcome and time.monotonic() < deadline:
+            c.sendall(b"\x81\x82\x00\x00\x00\x00hi")  # masked (all-zero mask) "hi"
+            time.sleep(0.05)
+    except OSError:
+        pass
+    c.close()
+    poll(lambda: outcome, timeout=2, what="the send to give up")
+    what, took, messages_meanwhile = outcome[0]
+    assert what == "gave up"
+    assert 0.4 < took < 3
+    assert messages_meanwhile >= 3  # recv() kept receiving while the send waited
+
+
+# ---------------------------------------------------------------- refusing an upgrade
+
+
+def _echo(ws):
+    for message in ws:
+        ws.send(message)
+
+
+def _upgrade_status(port, path, origin=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    extra = "Origin: %s\r\n" % origin if origin else ""
+    s.sendall(
+        (
+            "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n%s\r\n" % (path, port, extra)
+        ).encode()
+    )
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return int(data.split(b" ")[1])
+
+
+def test_accept_refuses_before_the_upgrade(serve):
+    s = serve({})
+    s.add_websocket_handler(
+        "/ws", _echo, accept=lambda r: r.headers.get("origin") in (None, "http://good.example")
+    )
+    s.add_websocket_handler(
+        "/auth",
+        _echo,
+        accept=lambda r: Response("log in\n", 401, extra_headers={"WWW-Authenticate": "Basic"}),
+    )
+    s.add_websocket_handler("/boom", _echo, accept=lambda r: 1 / 0)
+    assert _upgrade_status(s.port, "/ws", "https://evil.example") == 403
+    assert _upgrade_status(s.port, "/ws", "http://good.example") == 101
+    assert _upgrade_status(s.port, "/ws") == 101
+    assert _upgrade_status(s.port, "/auth") == 401
+    assert _upgrade_status(s.port, "/boom") == 500
+    assert s.varz_store.get("web-websocket-refused") == 3
+
+
+def test_same_origin_option(serve):
+    s = serve({}, websocket_same_origin=True, websocket_allowed_origins=["https://dash.example"])
+    s.add_websocket_handler("/ws", _echo)
+    own = "http://127.0.0.1:%d" % s.port
+    assert _upgrade_status(s.port, "/ws", "https://evil.example") == 403
+    assert _upgrade_status(s.port, "/ws", "null") == 403
+    assert _upgrade_status(s.port, "/ws", "http://127.0.0.1:1") == 403
+    assert _upgrade_status(s.port, "/ws", own) == 101
+    assert _upgrade_status(s.port, "/ws", "https://dash.example") == 101
+    assert _upgrade_status(s.port, "/ws") == 101  # not a browser
+    with websockets_sync.connect(_url(s, "/ws"), origin=own) as ws:
+        ws.send("same")
+        assert ws.recv(timeout=5) == "same"
+
+
+def test_no_origin_check_unless_asked(serve):
+    s = serve({})
+    s.add_websocket_handler("/ws", _echo)
+    assert _upgrade_status(s.port, "/ws", "https://evil.example") == 101
+
+
+def test_origin_allowed():
+    from kcore.webserver import Request
+
+    def req(origin, host):
+        return Request("GET", "/ws", headers=[("Origin", origin), ("Host", host)])
+
+    assert origin_allowed(req("https://example.com", "example.com"))  # behind a TLS proxy
+    assert origin_allowed(req("http://example.com", "EXAMPLE.com:80"))
+    assert origin_allowed(req("https://[::1]:8443", "[::1]:8443"))
+    assert not origin_allowed(req("https://example.com", "example.com:8080"))
+    assert not origin_allowed(req("https://example.com.evil", "example.com"))
+    assert not origin_allowed(req("https://u@example.com", "example.com"))
+    assert not origin_allowed(req("https://example.com", "other.com"), same_origin=True)
+    assert origin_allowed(req("https://a.example", "other.com"), allowed=["https://a.example"])
+    assert not origin_allowed(req("https://example.com", "example.com"), same_origin=False)
+    assert origin_allowed(Request("GET", "/ws", headers=[("Host", "x")]))

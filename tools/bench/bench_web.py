@@ -145,8 +145,35 @@ def serve_uvicorn_std(port, threads):
     _uvicorn(port, "uvloop")
 
 
+def serve_kcore_attack(port, threads):
+    # The target of --attacks: static files (a 64 MB file, a FIFO), an echo
+    # route, a WebSocket echo, a small connection and WebSocket budget, and
+    # short WebSocket keep-alive limits (when this version has them).
+    from kcore.webserver import LoggingAdapter, WebServer
+
+    root = tempfile.mkdtemp(prefix="kweb-attack-")
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.truncate(64 << 20)  # sparse: costs no disk
+    os.mkfifo(os.path.join(root, "fifo"))
+    options = {
+        "logging_adapter": LoggingAdapter(),
+        "threads": threads,
+        "max_connections": 300,
+        "max_websockets": 16,
+    }
+    newer = {"ws_ping_interval": 1.0, "ws_ping_timeout": 1.0, "ws_idle_timeout": 3.0}
+    try:
+        s = WebServer({"/echo": lambda r: "len=%d" % len(r.body or b"")}, **options, **newer)
+    except TypeError:  # a version without them
+        s = WebServer({"/echo": lambda r: "len=%d" % len(r.body or b"")}, **options)
+    s.add_static("/static", root)
+    s.add_websocket_handler("/ws", lambda ws: [ws.send(m) for m in ws])
+    s.start(port=port, background=False)
+
+
 SERVERS = {
     "kcore": serve_kcore,
+    "kcore-attack": serve_kcore_attack,
     "kcore-default": serve_kcore_default,
     "stdlib": serve_stdlib,
     "waitress": serve_waitress,
@@ -304,7 +331,7 @@ def slow_clients_check(port, child, n=200):
     for i in range(n):
         s = socket.create_connection(("127.0.0.1", port))
         if i % 2:
-            s.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         idle.append(s)
     time.sleep(0.3)
     times = [timed_get(port)[0] for _ in range(50)]
@@ -316,7 +343,7 @@ def slow_clients_check(port, child, n=200):
 
 def idle_timeout_check(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     s.recv(4096)
     t = time.monotonic()
     try:
@@ -356,6 +383,345 @@ def import_cost_ms(runs=7):
     return statistics.median(values[1:])
 
 
+# ---------------------------------------------------------------- attacks (--attacks)
+
+
+def _proc_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def healthz_ms(port, source="127.0.0.1", timeout=2.0):
+    """(ms, status) of /healthz on a fresh connection from ``source``;
+    (None, None) without an answer within ``timeout``."""
+    t = time.perf_counter()
+    data = b""
+    try:
+        with socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout, source_address=(source, 0)
+        ) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        if not data:
+            return None, None
+    if not data.startswith(b"HTTP/"):
+        return None, None
+    return (time.perf_counter() - t) * 1000, int(data.split(b" ", 2)[1])
+
+
+def _healthz_while(port, busy, seconds=None):
+    """Sample /healthz every 50 ms while ``busy()`` (or for ``seconds``):
+    'worst X ms, median Y ms' or how many went unanswered."""
+    times, missed = [], 0
+    end = time.monotonic() + (seconds or 60)
+    while time.monotonic() < end and (seconds or busy()):
+        ms, status = healthz_ms(port)
+        if ms is None or status != 200:
+            missed += 1
+        else:
+            times.append(ms)
+        time.sleep(0.05)
+    if not times:
+        return "never answered (%d tries)" % missed
+    text = "worst %.1f ms, median %.1f ms" % (max(times), statistics.median(times))
+    return text + (", %d unanswered" % missed if missed else "")
+
+
+def _ws_connect(port, timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return s, head.split(b"\r\n", 1)[0]
+
+
+def _feed(sock, pieces, done):
+    # Send pieces until the server stops taking them; ``done`` gets the bytes sent.
+    sent = 0
+    try:
+        for piece in pieces:
+            sock.sendall(piece)
+            sent += len(piece)
+    except OSError:
+        pass
+    done.append(sent)
+
+
+def attack_chunks(port, pid):
+    import threading
+
+    n = 1000000
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    body = b"1\r\nx\r\n" * n + b"0\r\n\r\n"
+    pieces = [head] + [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    before = _proc_kb(pid, "VmHWM")
+    done = []
+    t = threading.Thread(target=_feed, args=(s, pieces, done))
+    t.start()
+    health = _healthz_while(port, t.is_alive)
+    t.join()
+    try:
+        answer = s.recv(200).split(b"\r\n", 1)[0].decode()
+    except OSError as e:
+        answer = repr(e)
+    s.close()
+    grown = (_proc_kb(pid, "VmHWM") - before) * 1024
+    return "%s; peak RSS +%.1f MB = %.2f bytes per attack byte (%d bytes sent); /healthz %s" % (
+        answer,
+        grown / 1e6,
+        grown / max(1, done[0]),
+        done[0],
+        health,
+    )
+
+
+def attack_ws_fragments(port, pid):
+    import threading
+
+    s, status = _ws_connect(port, timeout=60)
+    mask = b"\x00\x00\x00\x00"  # an all-zero mask: the payload is sent as is
+    frames = [b"\x01\x80" + mask]  # a text message begins, not final
+    empty = b"\x00\x80" + mask
+    n = 2000000
+    frames += [empty * 10000] * (n // 10000)
+    before = _proc_kb(pid, "VmHWM")
+    done = []
+    t = threading.Thread(target=_feed, args=(s, frames, done))
+    t.start()
+    health = _healthz_while(port, t.is_alive)
+    t.join()
+    grown = (_proc_kb(pid, "VmHWM") - before) * 1024
+    closed = _ws_close_code(s)
+    s.close()
+    return (
+        "%s, then %s; peak RSS +%.1f MB = %.2f bytes per attack byte (%d bytes sent);"
+        " /healthz %s"
+        % (
+            status.decode(),
+            "close %s" % closed if closed else "no close frame",
+            grown / 1e6,
+            grown / max(1, done[0]),
+            done[0],
+            health,
+        )
+    )
+
+
+def _ws_close_code(s, timeout=2.0):
+    # The code of the close frame the server sent (None if none came).
+    s.settimeout(timeout)
+    buf = b""
+    try:
+        while True:
+            while len(buf) >= 2 and len(buf) >= 2 + (buf[1] & 0x7F):
+                n = buf[1] & 0x7F
+                if buf[0] & 0x0F == 8:
+                    return int.from_bytes(buf[2:4], "big") if n >= 2 else 1005
+                buf = buf[2 + n :]
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+    except OSError:
+        return None
+
+
+def attack_slow_readers(port, n=16, rate=16384, seconds=4.0):
+    import threading
+
+    clients = []
+    for _ in range(n):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        c.connect(("127.0.0.1", port))
+        c.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.setblocking(False)
+        clients.append(c)
+    stop = []
+    got = [0]
+
+    def read_slowly():
+        while not stop:
+            for c in clients:
+                try:
+                    got[0] += len(c.recv(rate // 10))
+                except OSError:
+                    pass
+            time.sleep(0.1)
+
+    t = threading.Thread(target=read_slowly)
+    t.start()
+    time.sleep(0.5)
+    health = _healthz_while(port, None, seconds)
+    stop.append(1)
+    t.join()
+    for c in clients:
+        c.close()
+    return "%d readers at %d KB/s: /healthz %s" % (n, rate // 1024, health)
+
+
+def attack_silent_websockets(port, n=16, wait=12.0):
+    held = []
+    for _ in range(n):
+        s, status = _ws_connect(port)
+        held.append(s)  # silent from now on: reads nothing, answers no ping
+    t0 = time.monotonic()
+    result = "a new session refused for %.0f s" % wait
+    while time.monotonic() - t0 < wait:
+        s, status = _ws_connect(port)
+        s.close()
+        if b" 101 " in status:
+            result = "a new session accepted after %.1f s" % (time.monotonic() - t0)
+            break
+        time.sleep(0.25)
+    for s in held:
+        s.close()
+    return "%d silent sessions (the limit): %s" % (n, result)
+
+
+def attack_one_address(port, n=300):
+    held = []
+    for _ in range(n):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    time.sleep(0.5)
+    ms, status = healthz_ms(port, source="127.0.0.2")
+    for s in held:
+        s.close()
+    got = "no answer" if ms is None else "%d in %.1f ms" % (status, ms)
+    return "%d idle sockets from 127.0.0.1: /healthz from 127.0.0.2: %s" % (len(held), got)
+
+
+def attack_fifo(port, n=16):
+    import threading
+
+    socks = []
+    answers = []
+
+    def get():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+                socks.append(s)
+                s.sendall(b"GET /static/fifo HTTP/1.1\r\nHost: x\r\n\r\n")
+                answers.append(s.recv(100).split(b"\r\n", 1)[0].decode() or "closed")
+        except OSError:
+            answers.append("no answer in 3 s")
+
+    threads = [threading.Thread(target=get) for _ in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    ms, status = healthz_ms(port)
+    for t in threads:
+        t.join()
+    got = "no answer" if ms is None else "%d in %.1f ms" % (status, ms)
+    return "%d GETs of a FIFO: %s; /healthz meanwhile: %s" % (
+        n,
+        ", ".join(sorted(set(answers))),
+        got,
+    )
+
+
+PARSE_ATTACKS = [
+    (
+        "Content-Length: VT 5",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \x0b5\r\n\r\nhello",
+    ),
+    (
+        "Content-Length: 5 FF",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\x0c\r\n\r\nhello",
+    ),
+    (
+        "Content-Length: 5 NBSP",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\xa0\r\n\r\nhello",
+    ),
+    (
+        "Transfer-Encoding: chunked NEL",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\x85\r\n\r\n0\r\n\r\n",
+    ),
+    (
+        "Transfer-Encoding: \\x1c chunked",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \x1cchunked\r\n\r\n0\r\n\r\n",
+    ),
+    (
+        "lone CR in a chunk extension",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;a=b\rc\r\nhello\r\n0\r\n\r\n",
+    ),
+    (
+        "control character in a header value",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n",
+    ),
+    ("non-ASCII header name", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\xff\xfe: 1\r\n\r\n"),
+    ("HTTP/1.1 without Host", b"GET /healthz HTTP/1.1\r\n\r\n"),
+    ("two Host headers", b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+]
+
+
+def attack_parsing(port):
+    out = []
+    for label, data in PARSE_ATTACKS:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+                s.sendall(data)
+                line = s.recv(200).split(b"\r\n", 1)[0].decode("latin-1")
+        except OSError as e:
+            line = "error %s" % type(e).__name__
+        out.append("  %-36s %s" % (label, line or "closed without an answer"))
+    return "\n" + "\n".join(out)
+
+
+ATTACKS = [
+    ("1M one-byte chunks", lambda c: attack_chunks(c.port, c.proc.pid)),
+    ("WebSocket: 2M empty continuation frames", lambda c: attack_ws_fragments(c.port, c.proc.pid)),
+    ("slow readers of a 64 MB static file", lambda c: attack_slow_readers(c.port)),
+    ("silent WebSockets holding the limit", lambda c: attack_silent_websockets(c.port)),
+    ("one address holding max_connections", lambda c: attack_one_address(c.port)),
+    ("FIFO under the static root", lambda c: attack_fifo(c.port)),
+    ("parsing", lambda c: attack_parsing(c.port)),
+]
+
+
+def run_attacks(threads):
+    """Each attack on a fresh kcore server (kcore-attack): what the attacker
+    gets, the server's peak memory per attack byte, /healthz meanwhile, and
+    the server's CPU time during the attack."""
+    import kcore.webserver
+
+    print(
+        "bench_web --attacks: %s, %d worker threads"
+        % (os.path.dirname(kcore.webserver.__file__), threads)
+    )
+    for label, attack in ATTACKS:
+        child = Child("kcore-attack", threads)
+        try:
+            cpu = cpu_seconds(child.proc.pid)
+            result = attack(child)
+            cpu = cpu_seconds(child.proc.pid) - cpu
+            print("%-40s %s [server CPU %.2f s]" % (label + ":", result, cpu), flush=True)
+        finally:
+            child.stop()
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
@@ -367,6 +733,11 @@ def main():
         "--threads", type=int, default=16, help="kcore worker threads (default 16, the server's)"
     )
     ap.add_argument(
+        "--attacks",
+        action="store_true",
+        help="run the denial-of-service and parsing attacks on kcore instead",
+    )
+    ap.add_argument(
         "--serve", nargs=3, metavar=("NAME", "PORT", "THREADS"), help=argparse.SUPPRESS
     )
     args = ap.parse_args()
@@ -374,6 +745,8 @@ def main():
         name, port, threads = args.serve
         SERVERS[name](int(port), int(threads))
         return 0
+    if args.attacks:
+        return run_attacks(args.threads)
     if not shutil.which("wrk"):
         print("bench_web: wrk is not installed (Debian: apt-get install -y wrk)")
         return 1

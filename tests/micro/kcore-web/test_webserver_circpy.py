@@ -4,7 +4,7 @@ The real-socket tests (micropython binary on loopback, fetched with requests)
 are in tests/kcore-web/test_webserver_circpy.py.
 """
 
-from kcore.webserver_base import LoggingAdapter
+from kcore.webserver_base import LoggingAdapter, Response
 from kcore.webserver_circpy import WebServer
 
 
@@ -102,10 +102,20 @@ def _boom(request):
     raise ValueError("secret")
 
 
+def _changed_header(request):
+    response = Response("x")
+    response.extra_headers["X-Evil"] = "a\r\nSet-Cookie: x=1"  # after Response() checked it
+    return response
+
+
 def _server(pool, **kw):
     return WebServer(
         {
             "/hello": lambda r: "hello %s" % r.get_params.get("n", "x"),
+            "/cookies": lambda r: Response(
+                "c", extra_headers=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+            ),
+            "/changed": _changed_header,
             "/form": lambda r: "form %s" % r.post_params.get("a"),
             "/body": lambda r: "len %d" % len(r.body),
             "/u": lambda r: "ü",
@@ -142,9 +152,9 @@ def test_handled_404_and_exception_codes():
     assert head.startswith("HTTP/1.1 200 OK")
     assert "Connection: close" in head
     assert body == b"hello 1"
-    code, head, body = _serve(s, pool, [b"GET /nope HTTP/1.1\r\n\r\n"])
+    code, head, body = _serve(s, pool, [b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"])
     assert code == -3 and head.startswith("HTTP/1.1 404")
-    code, head, body = _serve(s, pool, [b"GET /boom HTTP/1.1\r\n\r\n"])
+    code, head, body = _serve(s, pool, [b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"])
     assert code == -1 and head.startswith("HTTP/1.1 500")
     assert b"secret" not in body
 
@@ -152,7 +162,7 @@ def test_handled_404_and_exception_codes():
 def test_body_read_exactly_in_pieces_and_forms():
     pool = FakePool()
     s = _server(pool)
-    req = b"POST /form HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    req = b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
     req += b"Content-Length: 7\r\n\r\na=b%20c"
     code, _head, body = _serve(s, pool, [req[:10], req[10:40], req[40:], b"GARBAGE"])
     assert code == 1
@@ -160,7 +170,7 @@ def test_body_read_exactly_in_pieces_and_forms():
     code, _head, body = _serve(
         s,
         pool,
-        [b"POST /body HTTP/1.1\r\nContent-Length: 3\r\n\r\nab", b"cEXTRA"],
+        [b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab", b"cEXTRA"],
         recv_into_only=True,
     )
     assert body == b"len 3"
@@ -169,7 +179,7 @@ def test_body_read_exactly_in_pieces_and_forms():
 def test_content_length_counts_bytes():
     pool = FakePool()
     s = _server(pool)
-    _code, head, body = _serve(s, pool, [b"GET /u HTTP/1.1\r\n\r\n"])
+    _code, head, body = _serve(s, pool, [b"GET /u HTTP/1.1\r\nHost: x\r\n\r\n"])
     assert "Content-Length: 2" in head
     assert body.decode("utf-8") == "ü"
 
@@ -179,16 +189,19 @@ def test_errors_get_statuses():
     s = _server(pool, max_body=10, max_header_bytes=200)
     for chunks, status in (
         ([b"NONSENSE\r\n\r\n"], "400"),
-        ([b"GET /a/../b HTTP/1.1\r\n\r\n"], "400"),
-        ([b"POST /body HTTP/1.1\r\nContent-Length: 11\r\n\r\n"], "413"),
-        ([b"POST /body HTTP/1.1\r\n\r\n"], "411"),
+        ([b"GET /a/../b HTTP/1.1\r\nHost: x\r\n\r\n"], "400"),
+        ([b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"], "413"),
+        ([b"POST /body HTTP/1.1\r\nHost: x\r\n\r\n"], "411"),
         (
-            [b"POST /body HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"],
+            [
+                b"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                b"Content-Length: 1\r\n\r\n"
+            ],
             "400",
         ),
-        ([b"GET /hello HTTP/1.1\r\nX: " + b"y" * 300], "431"),
-        ([b"BREW /hello HTTP/1.1\r\n\r\n"], "501"),
-        ([b"GET /hello HTTP/1.1\r\nHo"], "400"),
+        ([b"GET /hello HTTP/1.1\r\nHost: x\r\nX: " + b"y" * 300], "431"),
+        ([b"BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n"], "501"),
+        ([b"GET /hello HTTP/1.1\r\nHost: x\r\nHo"], "400"),
     ):
         code, head, _body = _serve(s, pool, chunks)
         assert code == -2, chunks
@@ -198,7 +211,9 @@ def test_errors_get_statuses():
 def test_read_timeout_is_408():
     pool = FakePool()
     s = _server(pool)
-    code, head, _body = _serve(s, pool, [b"GET /hello HTTP/1.1\r\nHo"], timeout_after=True)
+    code, head, _body = _serve(
+        s, pool, [b"GET /hello HTTP/1.1\r\nHost: x\r\nHo"], timeout_after=True
+    )
     assert code == -2
     assert head.startswith("HTTP/1.1 408")
 
@@ -206,6 +221,40 @@ def test_read_timeout_is_408():
 def test_head_sends_no_body():
     pool = FakePool()
     s = _server(pool)
-    _code, head, body = _serve(s, pool, [b"HEAD /hello HTTP/1.1\r\n\r\n"])
+    _code, head, body = _serve(s, pool, [b"HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"])
     assert "Content-Length: 7" in head
     assert body == b""
+
+
+def test_heads_parsed_as_strictly_as_the_cpython_server():
+    pool = FakePool()
+    s = _server(pool)
+    for chunks in (
+        [b"GET /hello HTTP/1.1\r\n\r\n"],  # no Host
+        [b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"],
+        [b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: \x0b3\r\n\r\nabc"],
+        [b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 3\xa0\r\n\r\nabc"],
+        [b"GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n"],
+        [b"GET /hello HTTP/1.1\r\nHost: x\r\n\xff\xfe: 1\r\n\r\n"],  # was an exception
+    ):
+        code, head, _body = _serve(s, pool, chunks)
+        assert code == -2, chunks
+        assert head.startswith("HTTP/1.1 400"), (chunks, head)
+    code, head, body = _serve(s, pool, [b"GET /hello HTTP/1.0\r\n\r\n"])
+    assert code == 1 and body == b"hello x"  # HTTP/1.0 needs no Host
+
+
+def test_several_set_cookie_headers():
+    pool = FakePool()
+    s = _server(pool)
+    _code, head, _body = _serve(s, pool, [b"GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert "\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2" in head
+
+
+def test_a_header_changed_after_the_response_was_made_is_refused():
+    pool = FakePool()
+    s = _server(pool)
+    _code, head, body = _serve(s, pool, [b"GET /changed HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert head.startswith("HTTP/1.1 500") and "Set-Cookie" not in head and body == b""
+    code, _head, body = _serve(s, pool, [b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert code == 1 and body == b"hello x"

@@ -15,11 +15,19 @@ A connection is owned by one thread at a time (``_claim`` under a lock):
 reading is non-blocking and a handler runs only once its whole request is
 buffered; a response that does not fit the socket buffer is finished when
 the socket is writable, so a client that does not read costs no thread
-either. A slow or hostile client therefore only ever costs a buffer, never
-a thread, and TLS handshakes proceed in non-blocking steps.
+either; files (static ones) are sent the same way, as the socket takes
+them. A slow or hostile client therefore only ever costs a buffer, never
+a thread, and TLS handshakes proceed in non-blocking steps. One client
+address holds at most ``max_per_address`` connections, so it cannot take
+every connection slot.
 
 A housekeeping thread enforces the request, idle, write and linger
-timeouts and runs the graceful shutdown.
+timeouts and runs the graceful shutdown. The client of a response being
+written must take some of it every ``write_timeout`` seconds and, past the
+first ``write_timeout`` seconds, average ``min_send_rate`` bytes a second;
+what it took is what left the kernel's send queue (where the kernel says,
+as on Linux), so a large socket buffer gives a slow reader no credit. A
+connection cut for that is reset, which also frees its queued bytes.
 
 States of a connection: READING (waiting for or reading a request),
 HANDSHAKE (TLS), WRITING (a parked response is being finished), LINGER
@@ -31,6 +39,8 @@ import errno
 import os
 import select
 import socket
+import struct
+import sys
 import threading
 import time
 
@@ -59,6 +69,7 @@ class Conn:
         "addr",
         "after_write",
         "closed",
+        "counted",
         "deadline",
         "fd",
         "in_request",
@@ -69,6 +80,11 @@ class Conn:
         "state",
         "tls",
         "wbuf",
+        "wdelivered",
+        "wlast",
+        "wsent",
+        "wsrc",
+        "wstart",
     )
 
     def __init__(self, sock: "Any", addr: "Any", limits: "Limits", tls: bool) -> None:
@@ -84,7 +100,13 @@ class Conn:
         self.in_request = False
         self.interest = READ  # what the poller watches for (MUTE while another thread owns it)
         self.wbuf: Any = None  # the unsent rest of a response, while WRITING
+        self.wsrc: Any = None  # a FileBody still to send after wbuf, while WRITING
+        self.wstart = 0.0  # when the parked write began
+        self.wsent = 0  # bytes handed to the kernel since (and queued before)
+        self.wdelivered = 0  # of these, bytes the client has taken
+        self.wlast = 0.0  # when the client last took some
         self.after_write = "close"
+        self.counted: Optional[str] = None  # the address counted in Engine.per_address
 
 
 class Engine:
@@ -94,6 +116,8 @@ class Engine:
     the response with ``writer``) and returns ``'keep'``, ``'close'`` or
     ``'detached'`` (the connection was handed over, e.g. to a WebSocket).
     ``count(name)`` bumps a counter, ``log(msg)`` logs a problem.
+    ``max_per_address`` (None: no cap) bounds the connections of one client
+    address, WebSockets handed over included (:meth:`release_address`).
     """
 
     def __init__(
@@ -112,6 +136,9 @@ class Engine:
         shutdown_grace: float,
         tls_context: "Any" = None,
         on_stop: "Optional[Callable[[], Any]]" = None,
+        max_per_address: "Optional[int]" = None,
+        write_timeout: float = 10.0,
+        min_send_rate: "Optional[float]" = None,
     ) -> None:
         self.listener = listener
         self.listener_fd: int = listener.fileno()
@@ -128,6 +155,11 @@ class Engine:
         self.shutdown_grace = shutdown_grace
         self.tls_context = tls_context
         self.on_stop = on_stop
+        self.max_per_address = max_per_address
+        self.write_timeout = write_timeout
+        self.min_send_rate = min_send_rate
+        self.per_address: Dict[str, int] = {}  # open connections (and WebSockets) by address
+        self._addr_lock = threading.Lock()
         self.conns: Dict[int, Conn] = {}
         self.workers: List[threading.Thread] = []
         self.loop_thread: Optional[threading.Thread] = None
@@ -269,7 +301,12 @@ class Engine:
                     conn, error_bytes(408, "request timeout", date=http_date())
                 )
             elif conn.state == WRITING:
+                self._write_deadline(conn, now)  # did the client take bytes meanwhile?
+                if now < conn.deadline:
+                    self._release(conn, write=True)
+                    continue
                 self.count("web-write-timeouts")
+                _reset_on_close(conn.sock)  # drop what the kernel still queues for it
             self.close(conn)
 
     def _finish_stop(self) -> None:
@@ -293,7 +330,7 @@ class Engine:
 
     def close(self, conn: Conn) -> None:
         """Close a connection the caller owns."""
-        if conn.state == WRITING:
+        if conn.state == WRITING or conn.wsrc is not None:
             self._unpark(conn)
         conn.closed = True
         fd = conn.fd
@@ -304,13 +341,38 @@ class Engine:
             conn.sock.close()
         except OSError:
             pass
+        if conn.counted is not None:
+            self.release_address(conn.counted)
+            conn.counted = None
 
-    def detach(self, conn: Conn) -> None:
-        """Hand a connection over (WebSocket): the engine forgets it, open."""
+    def detach(self, conn: Conn) -> "Optional[str]":
+        """Hand a connection over (WebSocket): the engine forgets it, open.
+        Returns the address it still counts for: pass it to
+        :meth:`release_address` when the connection closes."""
         fd = conn.fd
         if self.conns.get(fd) is conn:
             del self.conns[fd]
         self.poller.remove(fd)
+        counted, conn.counted = conn.counted, None
+        return counted
+
+    def release_address(self, host: str) -> None:
+        """One connection of ``host`` fewer (see ``max_per_address``)."""
+        with self._addr_lock:
+            n = self.per_address.get(host, 0) - 1
+            if n > 0:
+                self.per_address[host] = n
+            else:
+                self.per_address.pop(host, None)
+
+    def _admit_address(self, host: str) -> bool:
+        # Count one more connection of host, unless it has its share already.
+        with self._addr_lock:
+            n = self.per_address.get(host, 0)
+            if self.max_per_address is not None and n >= self.max_per_address:
+                return False
+            self.per_address[host] = n + 1
+            return True
 
     # ------------------------------------------------------------ workers
 
@@ -424,11 +486,18 @@ class Engine:
                     return
                 continue
             self.count("web-connections-total")
+            host = addr[0] if isinstance(addr, tuple) else str(addr)
+            refusal = None
             if len(self.conns) >= self.max_connections or self.stopping:
+                refusal = "too many connections"
+            elif not self._admit_address(host):
+                refusal = "too many connections from your address"
+                self.count("web-connections-rejected-per-address")
+            if refusal is not None:
                 self.count("web-connections-rejected")
                 try:
                     sock.setblocking(False)
-                    sock.send(error_bytes(503, "too many connections", date=http_date()))
+                    sock.send(error_bytes(503, refusal, date=http_date()))
                 except OSError:
                     pass
                 sock.close()
@@ -446,8 +515,10 @@ class Engine:
                     )
                 except OSError:
                     sock.close()
+                    self.release_address(host)
                     continue
             conn = Conn(sock, addr, self.limits, tls)
+            conn.counted = host
             conn.deadline = time.monotonic() + (
                 self.request_timeout if tls else self.keepalive_timeout
             )
@@ -470,28 +541,56 @@ class Engine:
             self._linger(conn)
 
     def _park(self, conn: Conn) -> None:
-        # The socket buffer is full: keep the rest of the response on the
-        # connection and free the worker; EPOLLOUT resumes the write.
+        # The socket buffer is full (or a file is to be sent): keep the rest
+        # of the response on the connection and free the worker; EPOLLOUT
+        # resumes the write.
         self._parked.add(conn)  # shutdown waits for parked responses too
         conn.state = WRITING
-        conn.deadline = time.monotonic() + self.writer.write_timeout
+        now = time.monotonic()
+        conn.wstart = conn.wlast = now
+        conn.wsent = _unsent(conn.fd) or 0  # already queued: delivered counts from here
+        conn.wdelivered = 0
+        conn.deadline = now + self.write_timeout
         self._release(conn, write=True)
 
     def _unpark(self, conn: Conn) -> None:
         conn.state = READING
         conn.wbuf = None
+        src, conn.wsrc = conn.wsrc, None
+        if src is not None:
+            src.close()
         self._parked.discard(conn)
         if self.stopping:
             self._tick.set()
 
+    def _progress(self, conn: Conn, sent: int) -> None:
+        conn.wsent += sent
+        self._write_deadline(conn, time.monotonic())
+
+    def _write_deadline(self, conn: Conn, now: float) -> None:
+        # The client must take bytes every write_timeout seconds, and on
+        # average min_send_rate a second after the first write_timeout, so
+        # a reader trickling bytes is cut too.
+        unsent = _unsent(conn.fd)
+        delivered = conn.wsent - unsent if unsent is not None else conn.wsent
+        if delivered > conn.wdelivered:
+            conn.wdelivered = delivered
+            conn.wlast = now
+        deadline = conn.wlast + self.write_timeout
+        rate = self.min_send_rate
+        if rate:
+            deadline = min(deadline, conn.wstart + self.write_timeout + conn.wdelivered / rate)
+        conn.deadline = deadline
+
     def _write_more(self, conn: Conn) -> None:
         try:
-            rest = self.writer.send_some(conn, conn.wbuf)
+            done, sent = self.writer.pump(conn)
         except Closed:
             self.close(conn)
             return
-        if rest is not None:
-            conn.wbuf = rest
+        if sent:
+            self._progress(conn, sent)
+        if not done:
             self._release(conn, write=True)
             return
         self._unpark(conn)
@@ -555,7 +654,13 @@ class Engine:
             outcome = self.handle(conn, req)
             if outcome == "detached":
                 return
-            if conn.wbuf is not None:
+            if conn.wsrc is not None:  # a file: send what fits now
+                try:
+                    self.writer.pump(conn)
+                except Closed:
+                    self.close(conn)
+                    return
+            if conn.wbuf is not None or conn.wsrc is not None:
                 conn.after_write = outcome
                 self._park(conn)
                 return
@@ -627,6 +732,37 @@ class Engine:
             self._release(conn)
         except OSError:
             self.close(conn)
+
+
+_OUTQ: "List[Any]" = []  # [fcntl.ioctl, TIOCOUTQ] once looked up; [None] where unknown
+
+
+def _unsent(fd: int) -> "Optional[int]":
+    """Bytes in the kernel's send queue of socket ``fd`` (not yet taken by
+    the peer), or None where the kernel does not say."""
+    if not _OUTQ:
+        try:
+            import fcntl
+            import termios
+
+            _OUTQ[:] = [fcntl.ioctl, termios.TIOCOUTQ]  # (SIOCOUTQ on Linux)
+        except (ImportError, AttributeError):
+            _OUTQ[:] = [None]
+    if _OUTQ[0] is None:
+        return None
+    try:
+        return int.from_bytes(_OUTQ[0](fd, _OUTQ[1], b"\0\0\0\0"), sys.byteorder)
+    except (OSError, ValueError):
+        return None
+
+
+def _reset_on_close(sock: "Any") -> None:
+    # Closing will reset the connection (SO_LINGER 0) instead of sending
+    # the queued bytes first.
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except (OSError, ValueError):
+        pass
 
 
 def _has_input(conn: Conn) -> bool:

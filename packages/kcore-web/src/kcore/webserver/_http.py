@@ -5,11 +5,19 @@ the input becomes an :class:`~kcore.webserver_base.HttpError` carrying the
 status to answer; nothing else escapes for any input.
 """
 
-from kcore.webserver_base import Headers, HttpError, body_framing, parse_request_head
+from kcore.webserver_base import (
+    Headers,
+    HttpError,
+    body_framing,
+    check_host,
+    is_field_value,
+    ows_strip,
+    parse_request_head,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import List, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
 
 class Limits:
@@ -105,7 +113,7 @@ def _connection_tokens(headers: Headers) -> "Sequence[str]":
     value = headers.get("connection")
     if not value:
         return ()
-    return [t.strip().lower() for t in value.split(",")]
+    return [ows_strip(t).lower() for t in value.split(",")]
 
 
 class RequestReader:
@@ -114,6 +122,10 @@ class RequestReader:
     ``started`` tells whether bytes of an unfinished request are buffered (so
     an idle keep-alive connection can be told from a stalled request), and
     ``continue_pending`` whether a ``100 Continue`` should be sent now.
+
+    Memory is bounded by the limits, whatever the framing: a chunked body
+    is gathered in one buffer (no object per chunk), so a million one-byte
+    chunks cost about what a one-megabyte body does.
     """
 
     def __init__(self, limits: "Optional[Limits]" = None) -> None:
@@ -122,8 +134,7 @@ class RequestReader:
         self._state = _HEAD
         self._head = []  # type: list
         self._need = 0
-        self._chunks: List[bytes] = []
-        self._body_len = 0
+        self._body = bytearray()  # a chunked body so far
         self.continue_pending = False
 
     def feed(self, data: bytes) -> None:
@@ -163,6 +174,7 @@ class RequestReader:
                 kind, length = "length", 0
             if kind != "chunked" and method in _NEED_LENGTH and "content-length" not in hmap:
                 raise HttpError(411, "%s needs a Content-Length" % method)
+            check_host(version, headers)
             if "connection" not in hmap:
                 keep_alive = version == "HTTP/1.1"
             elif version == "HTTP/1.1":
@@ -174,12 +186,11 @@ class RequestReader:
             expect = hmap.get("expect")
             expect_continue = False
             if expect is not None:
-                if expect.strip().lower() != "100-continue":
+                if ows_strip(expect).lower() != "100-continue":
                     raise HttpError(417, "unsupported Expect header")
                 expect_continue = version == "HTTP/1.1"
             self._head = [method, target, version, headers, keep_alive, expect_continue]
-            self._body_len = 0
-            self._chunks = []
+            self._body = bytearray()
             if kind == "chunked":
                 self._state = _CHUNK_SIZE
             elif length:
@@ -194,52 +205,79 @@ class RequestReader:
             body = bytes(buf[: self._need])
             del buf[: self._need]
             return self._done(body)
-        while True:
-            if self._state == _CHUNK_SIZE:
-                i = buf.find(b"\r\n")
-                if i < 0:
-                    if len(buf) > lim.max_chunk_line:
+        return self._chunked()
+
+    def _chunked(self) -> "Optional[ParsedRequest]":
+        # The chunks of a chunked body, then its trailer. Parsed by position
+        # in the buffer, which is trimmed once per call (not per chunk).
+        buf = self.buf
+        lim = self.limits
+        body = self._body
+        pos = 0
+        view = memoryview(buf)
+        try:
+            while True:
+                if self._state == _CHUNK_SIZE:
+                    i = buf.find(b"\r\n", pos)
+                    if i < 0:
+                        if len(buf) - pos > lim.max_chunk_line:
+                            raise HttpError(400, "chunk size line too long")
+                        return None
+                    if i - pos > lim.max_chunk_line:
                         raise HttpError(400, "chunk size line too long")
-                    return None
-                if i > lim.max_chunk_line:
-                    raise HttpError(400, "chunk size line too long")
-                size_text = bytes(buf[:i]).split(b";")[0].strip(b" \t")
-                if not size_text or len(size_text) > 15 or size_text.strip(_HEXDIGITS):
-                    raise HttpError(400, "malformed chunk size")
-                size = int(size_text, 16)
-                del buf[: i + 2]
-                if size == 0:
-                    self._state = _TRAILER
-                    self._need = 0
-                else:
-                    if self._body_len + size > lim.max_body:
+                    size_text = bytes(view[pos:i])
+                    if size_text.strip(_HEXDIGITS):  # not just a size: an extension, spaces, junk
+                        if not is_field_value(size_text):  # a lone CR or LF, a NUL, ...
+                            raise HttpError(400, "control character in a chunk size line")
+                        semi = size_text.find(b";")
+                        if semi >= 0:
+                            size_text = size_text[:semi]
+                        size_text = size_text.strip(b" \t")
+                        if size_text.strip(_HEXDIGITS):
+                            raise HttpError(400, "malformed chunk size")
+                    if not size_text or len(size_text) > 15:
+                        raise HttpError(400, "malformed chunk size")
+                    size = int(size_text, 16)
+                    pos = i + 2
+                    if size == 0:
+                        self._state = _TRAILER
+                        self._need = 0
+                        continue
+                    if len(body) + size > lim.max_body:
                         raise HttpError(413, "request body larger than %d bytes" % lim.max_body)
                     self._state = _CHUNK_DATA
                     self._need = size
-            elif self._state == _CHUNK_DATA:
-                if len(buf) < self._need + 2:
-                    return None
-                if buf[self._need : self._need + 2] != b"\r\n":
-                    raise HttpError(400, "chunk data not followed by CRLF")
-                self._chunks.append(bytes(buf[: self._need]))
-                self._body_len += self._need
-                del buf[: self._need + 2]
-                self._state = _CHUNK_SIZE
-            else:  # _TRAILER: header-like lines until an empty one; contents ignored
-                i = buf.find(b"\r\n")
+                if self._state == _CHUNK_DATA:
+                    need = self._need
+                    end = pos + need
+                    if len(buf) < end + 2:
+                        return None
+                    if not buf.startswith(b"\r\n", end):
+                        raise HttpError(400, "chunk data not followed by CRLF")
+                    body += view[pos:end]
+                    pos = end + 2
+                    self._state = _CHUNK_SIZE
+                    continue
+                # _TRAILER: header-like lines until an empty one; contents ignored
+                i = buf.find(b"\r\n", pos)
                 if i < 0:
-                    if len(buf) > lim.max_header_bytes:
+                    if len(buf) - pos > lim.max_header_bytes:
                         raise HttpError(431, "chunked trailer too large")
                     return None
-                self._need += i + 2
+                self._need += i - pos + 2
                 if self._need > lim.max_header_bytes:
                     raise HttpError(431, "chunked trailer too large")
-                line = bytes(buf[:i])
-                del buf[: i + 2]
+                line = bytes(view[pos:i])
+                pos = i + 2
                 if not line:
-                    return self._done(b"".join(self._chunks))
-                if b":" not in line:
+                    self._body = bytearray()
+                    return self._done(bytes(body))
+                if b":" not in line or not is_field_value(line):
                     raise HttpError(400, "malformed chunked trailer")
+        finally:
+            view.release()
+            if pos:
+                del buf[:pos]
 
     def _too_big_head(self, buf: bytearray) -> None:
         line_end = buf.find(b"\r\n")
@@ -250,7 +288,6 @@ class RequestReader:
     def _done(self, body: bytes) -> ParsedRequest:
         method, target, version, headers, keep_alive, expect_continue = self._head
         self._head = []
-        self._chunks = []
         self._state = _HEAD
         self.continue_pending = False
         return ParsedRequest(method, target, version, headers, body, keep_alive, expect_continue)

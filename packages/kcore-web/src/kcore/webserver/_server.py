@@ -13,7 +13,7 @@ import threading
 from kcore.webserver._engine import Engine
 from kcore.webserver._http import Limits, _compile_fast
 from kcore.webserver._poller import make_poller
-from kcore.webserver._writer import Closed, ResponseWriter
+from kcore.webserver._writer import Closed, ResponseWriter, close_iter
 from kcore.webserver_base import (
     TEXT_PLAIN,
     HttpError,
@@ -27,7 +27,7 @@ from kcore.webserver_base import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import Any, Callable, List, Optional, Tuple
+    from typing import Any, Callable, List, Optional, Sequence, Tuple
 
     from kcore.webserver._engine import Conn
     from kcore.webserver._http import ParsedRequest
@@ -74,9 +74,24 @@ class WebServer(WebServerBase):
     ``max_header_bytes``/``max_body`` request sizes (431/413),
     ``request_timeout`` seconds for a whole request to arrive once started
     (408), ``keepalive_timeout`` seconds an idle connection stays open,
-    ``write_timeout`` seconds a client may take to accept a response,
+    ``write_timeout`` seconds a client may take to accept a piece of a
+    response, ``min_send_rate`` bytes a second a response must average
+    after its first ``write_timeout`` seconds (None: no minimum),
+    ``max_connections_per_address`` connections (WebSockets included) from
+    one client address (more are answered 503; None: no cap; behind a
+    reverse proxy every client has the proxy's address),
     ``max_websockets`` concurrent WebSocket sessions
     (each gets its own thread, apart from the handler pool).
+
+    WebSockets: ``ws_ping_interval`` seconds without a frame from the
+    client before the server pings, ``ws_ping_timeout`` seconds for the
+    answer, ``ws_idle_timeout`` seconds a client may send no message (each
+    None: off; see :mod:`kcore.webserver.websocket`).
+    ``websocket_same_origin`` refuses (403, before the upgrade) a browser
+    page from another origin than the server's, except the origins in
+    ``websocket_allowed_origins`` (see
+    :func:`~kcore.webserver.websocket.origin_allowed`); each route may also
+    have its own ``accept`` check (:meth:`add_websocket_handler`).
     """
 
     def __init__(
@@ -95,6 +110,13 @@ class WebServer(WebServerBase):
         backlog: int = 1024,
         shutdown_grace: float = 5.0,
         force_selector: bool = False,
+        max_connections_per_address: "Optional[int]" = 256,
+        min_send_rate: "Optional[float]" = 1024.0,
+        ws_ping_interval: "Optional[float]" = 20.0,
+        ws_ping_timeout: "Optional[float]" = 20.0,
+        ws_idle_timeout: "Optional[float]" = 300.0,
+        websocket_same_origin: bool = False,
+        websocket_allowed_origins: "Sequence[str]" = (),
         **kwargs: "Any",
     ) -> None:
         if kwargs.get("logging_adapter") is None:
@@ -102,6 +124,8 @@ class WebServer(WebServerBase):
         super().__init__(handlers, port, *args, **kwargs)
         if threads < 1 or max_connections < 1:
             raise ValueError("threads and max_connections must be >= 1")
+        if max_connections_per_address is not None and max_connections_per_address < 1:
+            raise ValueError("max_connections_per_address must be >= 1 (or None: no cap)")
         self.max_connections = max_connections
         self.threads = threads
         self.limits = Limits(max_header_bytes=max_header_bytes, max_body=max_body)
@@ -109,9 +133,17 @@ class WebServer(WebServerBase):
         self.keepalive_timeout = keepalive_timeout
         self.write_timeout = write_timeout
         self.max_websockets = max_websockets
+        self.max_connections_per_address = max_connections_per_address
+        self.min_send_rate = min_send_rate
+        self.ws_ping_interval = ws_ping_interval
+        self.ws_ping_timeout = ws_ping_timeout
+        self.ws_idle_timeout = ws_idle_timeout
+        self.websocket_same_origin = websocket_same_origin
+        self.websocket_allowed_origins = tuple(websocket_allowed_origins)
         self.backlog = backlog
         self.shutdown_grace = shutdown_grace
-        self.websocket_routes: List[Tuple[Any, Callable[..., Any], Any]] = []
+        # (route regex, handler, subprotocols, accept)
+        self.websocket_routes: List[Tuple[Any, Callable[..., Any], Any, Any]] = []
         self.listen_address: Optional[str] = None
         self.web_thread: Optional[threading.Thread] = None
         self.httpd: Optional[Httpd] = None
@@ -127,17 +159,26 @@ class WebServer(WebServerBase):
     # ------------------------------------------------------------ routes
 
     def add_websocket_handler(
-        self, route_regex: str, handler: "Callable[..., Any]", subprotocols: "Any" = None
+        self,
+        route_regex: str,
+        handler: "Callable[..., Any]",
+        subprotocols: "Any" = None,
+        accept: "Optional[Callable[[Request], Any]]" = None,
     ) -> None:
         """Serve WebSockets at ``route_regex``: ``handler(ws)`` runs in its own
         thread with a :class:`~kcore.webserver.websocket.WebSocket` (``ws.request``
-        is the upgrade request). Plain HTTP requests there get 426."""
+        is the upgrade request). Plain HTTP requests there get 426.
+
+        ``accept(request)``, if given, decides before the upgrade (after the
+        server's Origin check): True to upgrade, False for a 403, or a
+        :class:`Response` to send instead (a 401, a redirect, ...); e.g.
+        ``accept=lambda r: origin_allowed(r, ["https://dash.example"])``."""
         import re
 
         from kcore.webserver_base import _normalize
 
         regex = _normalize(route_regex)
-        self.websocket_routes.append((re.compile(regex), handler, subprotocols))
+        self.websocket_routes.append((re.compile(regex), handler, subprotocols, accept))
 
     def add_static(self, url_prefix: str, directory: str, index: str = "index.html") -> None:
         """Serve the files under ``directory`` at ``url_prefix/...`` (no
@@ -214,6 +255,9 @@ class WebServer(WebServerBase):
             self.shutdown_grace,
             tls_context=tls_context,
             on_stop=self._close_websockets,
+            max_per_address=self.max_connections_per_address,
+            write_timeout=self.write_timeout,
+            min_send_rate=self.min_send_rate,
         )
         self._engine = engine
         self.httpd = Httpd(self)
@@ -284,9 +328,20 @@ class WebServer(WebServerBase):
             keep_alive = False
         keep_alive = keep_alive and not self._stopping  # the handler may have stopped us
         try:
-            keep_alive = self._writer.write(
-                conn, response, preq.version, keep_alive, method == "HEAD", park=True
-            )
+            try:
+                keep_alive = self._writer.write(
+                    conn, response, preq.version, keep_alive, method == "HEAD", park=True
+                )
+            except ValueError as e:
+                # Nothing was sent: a header changed after the Response was
+                # made holds a control character, or a str body cannot be
+                # encoded. The client gets a bare 500, the log says why.
+                close_iter(response.stream)
+                self._log_general("response for %s refused: %s" % (preq.target[:200], e))
+                self.count("web-response-refused")
+                keep_alive = self._writer.write(
+                    conn, Response(None, -1), preq.version, False, False, park=True
+                )
         except Closed:
             self._engine.close(conn)  # type: ignore[union-attr]
             return "detached"
@@ -295,13 +350,17 @@ class WebServer(WebServerBase):
     # ------------------------------------------------------------ websockets
 
     def _refuse(self, conn: "Conn", request: Request, response: Response) -> str:
-        self._writer.write(conn, response, request.http_version, False, False)
+        try:
+            self._writer.write(conn, response, request.http_version, False, False)
+        except Closed:
+            self._engine.close(conn)  # type: ignore[union-attr]
+            return "detached"
         return "close"
 
     def _maybe_websocket(self, conn: "Conn", request: Request) -> "Optional[str]":
         from kcore.webserver_base import _groups, response_head
 
-        for rx, handler, subprotocols in self.websocket_routes:
+        for rx, handler, subprotocols, accept in self.websocket_routes:
             m = rx.match(request.path)
             if m is None:
                 continue
@@ -338,21 +397,28 @@ class WebServer(WebServerBase):
                     request,
                     Response(e.message + "\n", e.status, extra_headers=extra, msg_type=TEXT_PLAIN),
                 )
+            refusal = self._ws_refusal(request, accept)
+            if refusal is not None:
+                self.count("web-websocket-refused")
+                return self._refuse(conn, request, refusal)
             self._writer.sendall(
                 conn, response_head(101, None, None, accept_headers, keep_alive=True)
             )
             self.count("web-websocket-sessions")
-            self._engine.detach(conn)  # type: ignore[union-attr]
+            counted = self._engine.detach(conn)  # type: ignore[union-attr]
             ws = W.WebSocket(
                 conn.sock,
                 request,
                 initial=bytes(conn.reader.buf),
                 write_timeout=self.write_timeout,
                 subprotocol=dict(accept_headers).get("Sec-WebSocket-Protocol"),
+                ping_interval=self.ws_ping_interval,
+                ping_timeout=self.ws_ping_timeout,
+                idle_timeout=self.ws_idle_timeout,
             )
             t = threading.Thread(
                 target=self._run_websocket,
-                args=(ws, handler),
+                args=(ws, handler, counted),
                 name="kweb-ws-%d" % conn.fd,
                 daemon=True,
             )
@@ -362,7 +428,33 @@ class WebServer(WebServerBase):
             return "detached"
         return None
 
-    def _run_websocket(self, ws: "Any", handler: "Callable[..., Any]") -> None:
+    def _ws_refusal(
+        self, request: Request, accept: "Optional[Callable[[Request], Any]]"
+    ) -> "Optional[Response]":
+        # None to upgrade, else the response refusing it (before any 101).
+        if self.websocket_same_origin or self.websocket_allowed_origins:
+            from kcore.webserver.websocket import origin_allowed
+
+            if not origin_allowed(
+                request, self.websocket_allowed_origins, self.websocket_same_origin
+            ):
+                return Response("WebSocket from this origin refused\n", 403, msg_type=TEXT_PLAIN)
+        if accept is None:
+            return None
+        try:
+            verdict = accept(request)
+        except Exception as e:
+            self._log_exception(request, e)
+            return Response("internal server error\n", 500, msg_type=TEXT_PLAIN)
+        if isinstance(verdict, Response):
+            return verdict
+        if verdict is True:
+            return None
+        return Response("forbidden\n", 403, msg_type=TEXT_PLAIN)
+
+    def _run_websocket(
+        self, ws: "Any", handler: "Callable[..., Any]", counted: "Optional[str]" = None
+    ) -> None:
         try:
             handler(ws)
         except Exception as e:
@@ -370,8 +462,13 @@ class WebServer(WebServerBase):
             ws.close(1011, "internal error")
         finally:
             ws.close(1000)
+            if ws.close_reason in ("idle timeout", "ping timeout"):
+                self.count("web-websocket-timeouts")
             with self._ws_lock:
                 self._websockets.pop(id(ws), None)
+            engine = self._engine
+            if counted is not None and engine is not None:
+                engine.release_address(counted)
 
 
 def _fd_budget() -> int:

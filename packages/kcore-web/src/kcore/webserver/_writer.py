@@ -2,12 +2,17 @@
 
 A plain response is sent without blocking; what does not fit the socket
 buffer is left on the connection (``conn.wbuf``) for the poller to finish, so
-a client that does not read costs no thread. Streamed responses (iterators,
-files) are written piece by piece, blocking at most ``write_timeout`` per
-piece. The head comes from :func:`kcore.webserver_base.response_head`, the
-one writer of status lines and headers.
+a client that does not read costs no thread. A file (:class:`FileBody`, what
+static files are) is sent the same way, piece by piece as the socket takes
+it (``sendfile`` where there is no TLS): a slow reader of a large file costs
+an open file, never a thread. Other streamed responses (iterators) are
+written by the handler's thread piece by piece, blocking at most
+``write_timeout`` per piece. The head comes from
+:func:`kcore.webserver_base.response_head`, the one writer of status lines
+and headers.
 """
 
+import os
 import select
 import time
 
@@ -15,7 +20,7 @@ from kcore.webserver_base import SERVER_NAME, response_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Optional, Tuple
 
     from kcore.webserver_base import Response
 
@@ -47,6 +52,53 @@ def http_date() -> bytes:
 
 class Closed(Exception):
     """The peer went away (or timed out) while we were writing."""
+
+
+#: Bytes a connection may be sent in one poller event before others get a turn.
+PUMP_BUDGET = 1 << 20
+#: The piece of a file read at a time where it cannot be sent with sendfile.
+FILE_PIECE = 65536
+_HAS_SENDFILE = hasattr(os, "sendfile")
+
+
+class FileBody:
+    """A response body that is ``size`` bytes of an open binary file, from
+    its current position: sent from the poller without a thread (see the
+    module doc). Iterating gives the bytes in pieces (for writers that
+    stream); :meth:`close` closes the file, also if nothing was sent."""
+
+    def __init__(self, f: "Any", size: int) -> None:
+        self.f = f
+        self.fd: int = f.fileno()
+        self.offset: int = f.tell()
+        self.remaining = size
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes at the current offset (b"" at the end of the file)."""
+        n = min(n, self.remaining)
+        if n <= 0:
+            return b""
+        data = os.pread(self.fd, n, self.offset)
+        self.advance(len(data))
+        return data
+
+    def advance(self, n: int) -> None:
+        self.offset += n
+        self.remaining -= n
+
+    def __iter__(self) -> "FileBody":
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.read(FILE_PIECE)
+        if not data:
+            self.close()
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        self.remaining = 0
+        self.f.close()
 
 
 def is_ssl_want(e: BaseException) -> bool:
@@ -163,6 +215,11 @@ class ResponseWriter:
             else:
                 self.sendall(conn, data)
             return keep_alive
+        if park and not chunked and isinstance(stream, FileBody):
+            # The poller sends the file as the socket takes it (see pump()).
+            conn.wsrc = stream
+            conn.wbuf = memoryview(head)
+            return keep_alive
         self.sendall(conn, head)
         self._stream(conn, stream, extra, chunked)
         return keep_alive
@@ -198,6 +255,51 @@ class ResponseWriter:
             raise Closed()
         finally:
             close_iter(stream)
+
+    def pump(self, conn: "Any") -> "Tuple[bool, int]":
+        """Send what the socket takes of ``conn.wbuf`` and then of the file
+        ``conn.wsrc``, up to PUMP_BUDGET bytes: ``(done, bytes sent)``.
+        Raises :class:`Closed` if the peer is gone or the file shrank."""
+        sent = 0
+        while True:
+            buf = conn.wbuf
+            if buf is not None:
+                rest = self.send_some(conn, buf)
+                sent += len(buf) - (0 if rest is None else len(rest))
+                conn.wbuf = rest
+                if rest is not None:
+                    return False, sent
+            src = conn.wsrc
+            if src is None:
+                return True, sent
+            if src.remaining <= 0:
+                conn.wsrc = None
+                src.close()
+                return True, sent
+            if sent >= PUMP_BUDGET:
+                return False, sent  # others' turn; the socket is still writable
+            if _HAS_SENDFILE and not conn.tls:
+                try:
+                    n = os.sendfile(conn.fd, src.fd, src.offset, min(src.remaining, PUMP_BUDGET))
+                except (BlockingIOError, InterruptedError):
+                    return False, sent
+                except OSError:
+                    raise Closed()
+                if n == 0:
+                    self.log("static file shrank while being sent")
+                    raise Closed()
+                src.advance(n)
+                sent += n
+                continue
+            try:
+                piece = src.read(FILE_PIECE)
+            except OSError as e:
+                self.log("reading a file to send failed: %r" % (e,))
+                raise Closed()
+            if not piece:
+                self.log("static file shrank while being sent")
+                raise Closed()
+            conn.wbuf = memoryview(piece)
 
     def send_some(self, conn: "Any", data: "Any") -> "Optional[memoryview]":
         """Send without blocking: None when all is sent, else the unsent rest."""

@@ -4,19 +4,33 @@ A request path is percent-decoded strictly, split into segments, and refused
 (404) if any segment is empty-dot, ``..``, hidden (starts with ``.``) or
 contains a NUL or a backslash; the resolved real path (symlinks followed)
 must still lie inside the real served directory. Directories are never
-listed. Files are streamed in 64 KiB pieces, so a large file costs no memory.
+listed. Only regular files are served: a FIFO, a device or a socket under
+the directory is refused (404) without being opened (opening a FIFO would
+block, opening a device may act on it). Files are sent as the client takes
+them (a :class:`~kcore.webserver._writer.FileBody`), so a large file costs
+no memory and a slow reader no thread.
 """
 
 import mimetypes
 import os
+import stat
 
+from kcore.webserver._writer import FileBody
 from kcore.webserver_base import TEXT_PLAIN, HttpError, Request, Response, percent_decode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import BinaryIO, Callable, Optional
+    from typing import Any, Callable, Optional
 
-CHUNK = 65536
+# Opening never blocks (a FIFO swapped in after the check) nor follows a
+# symlink swapped in after resolve().
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def _not_found() -> Response:
@@ -43,31 +57,26 @@ def resolve(root: str, rel_path: str) -> "Optional[str]":
     return candidate
 
 
-class _FileStream:
-    """Iterator over a file's bytes in CHUNK pieces; close() closes the file
-    even if iteration never started (a HEAD request)."""
-
-    def __init__(self, f: "BinaryIO", remaining: int) -> None:
-        self.f = f
-        self.remaining = remaining
-
-    def __iter__(self) -> "_FileStream":
-        return self
-
-    def __next__(self) -> bytes:
-        if self.remaining <= 0:
-            self.close()
-            raise StopIteration
-        data = self.f.read(min(CHUNK, self.remaining))
-        if not data:
-            self.close()
-            raise StopIteration
-        self.remaining -= len(data)
-        return data
-
-    def close(self) -> None:
-        self.remaining = 0
-        self.f.close()
+def open_regular(path: str) -> "Optional[Any]":
+    """The file at ``path`` opened for reading if it is a regular file, else
+    None (missing, a directory, a FIFO, a device, a socket): checked before
+    opening, and again on the open file."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except OSError:
+        os.close(fd)
+        return None
 
 
 def static_handler(directory: str, index: str = "index.html") -> "Callable[[Request], Response]":
@@ -94,9 +103,8 @@ def static_handler(directory: str, index: str = "index.html") -> "Callable[[Requ
             if not index:
                 return _not_found()
             path = os.path.join(path, index)
-        try:
-            f = open(path, "rb")  # noqa: SIM115 - closed by the streaming generator
-        except OSError:
+        f = open_regular(path)
+        if f is None:
             return _not_found()
         try:
             size = os.fstat(f.fileno()).st_size
@@ -107,7 +115,7 @@ def static_handler(directory: str, index: str = "index.html") -> "Callable[[Requ
         if ctype.startswith("text/") or ctype in ("application/javascript", "application/json"):
             ctype += "; charset=utf-8"
         return Response(
-            _FileStream(f, size),
+            FileBody(f, size),
             msg_type=ctype,
             extra_headers={"Content-Length": str(size), "X-Content-Type-Options": "nosniff"},
             binary=True,

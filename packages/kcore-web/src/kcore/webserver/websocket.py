@@ -8,22 +8,35 @@ own thread::
             ws.send(message)
 
 :meth:`WebSocket.send` may be called from any thread (widgets push updates
-from elsewhere). Pings are answered automatically; client frames must be
-masked; text must be valid UTF-8; messages are bounded (``max_message``,
-close code 1009).
+from elsewhere) while another waits in :meth:`WebSocket.recv`: each waits
+for the socket on its own, with its own timeout, so neither disturbs the
+other. Pings are answered automatically; client frames must be masked; text
+must be valid UTF-8; messages are bounded (``max_message`` bytes in at most
+``max_fragments`` frames, close code 1009).
+
+Keep-alive, while the handler waits in :meth:`~WebSocket.recv` (or iterates):
+after ``ping_interval`` seconds without a frame from the client the server
+pings, and closes (1001) if nothing comes back within ``ping_timeout``; a
+client that sends no message for ``idle_timeout`` seconds is closed (1001)
+too, so silent sessions cannot hold the session limit for good.
+
+:func:`origin_allowed` is the check behind ``WebServer(websocket_same_origin=True)``
+and a building block for ``add_websocket_handler(..., accept=...)``.
 """
 
 import base64
 import hashlib
+import select
 import socket
 import struct
 import threading
+import time
 
-from kcore.webserver_base import HttpError
+from kcore.webserver_base import HttpError, ows_strip
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import Iterator, List, Optional, Sequence, Tuple
+    from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
     from kcore.webserver_base import Headers, Request
 
@@ -50,12 +63,12 @@ def handshake_headers(
     Raises HttpError (400 for a bad key or missing Connection: upgrade, 426
     for another protocol version).
     """
-    tokens = [t.strip().lower() for t in (headers.get("connection") or "").split(",")]
+    tokens = [ows_strip(t).lower() for t in (headers.get("connection") or "").split(",")]
     if "upgrade" not in tokens:
         raise HttpError(400, "WebSocket upgrade without 'Connection: Upgrade'")
-    if (headers.get("sec-websocket-version") or "").strip() != "13":
+    if ows_strip(headers.get("sec-websocket-version") or "") != "13":
         raise HttpError(426, "only WebSocket version 13 is supported")
-    key = (headers.get("sec-websocket-key") or "").strip()
+    key = ows_strip(headers.get("sec-websocket-key") or "")
     try:
         raw = base64.b64decode(key.encode("ascii"), validate=True)
     except (ValueError, UnicodeError):
@@ -68,12 +81,61 @@ def handshake_headers(
         ("Sec-WebSocket-Accept", accept_key(key)),
     ]
     if subprotocols:
-        offered = [p.strip() for p in (headers.get("sec-websocket-protocol") or "").split(",")]
+        offered = [ows_strip(p) for p in (headers.get("sec-websocket-protocol") or "").split(",")]
         for p in subprotocols:
             if p in offered:
                 out.append(("Sec-WebSocket-Protocol", p))
                 break
     return out
+
+
+_DEFAULT_PORTS = {"http": "80", "ws": "80", "https": "443", "wss": "443"}
+
+
+def _host_port(authority: str) -> "Tuple[str, str]":
+    # ("host", "port") of "host[:port]" or "[v6]:port", lower-case; port "" if absent.
+    authority = authority.lower()
+    if authority.startswith("["):
+        end = authority.find("]")
+        if end < 0:
+            return authority, ""
+        rest = authority[end + 1 :]
+        return authority[: end + 1], rest[1:] if rest.startswith(":") else ""
+    host, _, port = authority.partition(":")
+    return host, port
+
+
+def origin_allowed(
+    request: "Request", allowed: "Sequence[str]" = (), same_origin: bool = True
+) -> bool:
+    """Whether the upgrade ``request`` may open a WebSocket, by its Origin.
+
+    No ``Origin`` header: True (not a browser; the check protects browser
+    users from foreign pages, cross-site WebSocket hijacking). Otherwise
+    True if the origin is one of ``allowed`` (exactly, e.g.
+    ``"https://dash.example"``) or, with ``same_origin``, names the host of
+    the ``Host`` header (and its port, when Host has one; ports are not
+    compared when Host has none, as behind a TLS proxy). ``null`` and
+    malformed origins are refused."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    origin = ows_strip(origin)
+    if origin in allowed:
+        return True
+    if not same_origin:
+        return False
+    scheme, sep, authority = origin.partition("://")
+    host_header = request.headers.get("host")
+    if not sep or not authority or "/" in authority or "@" in authority or not host_header:
+        return False
+    o_host, o_port = _host_port(authority)
+    h_host, h_port = _host_port(ows_strip(host_header))
+    if o_host != h_host:
+        return False
+    if h_port:
+        return (o_port or _DEFAULT_PORTS.get(scheme.lower(), "")) == h_port
+    return True
 
 
 def _unmask(data: bytes, mask: bytes) -> bytes:
@@ -95,6 +157,16 @@ def _frame(opcode: int, payload: bytes) -> bytes:
     return head + payload
 
 
+def _ssl_want(e: BaseException) -> int:
+    # The poll event an ssl "want read/write" error waits for (0: not one).
+    name = type(e).__name__
+    if name == "SSLWantReadError":
+        return select.POLLIN
+    if name == "SSLWantWriteError":
+        return select.POLLOUT
+    return 0
+
+
 class _ProtocolError(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -106,8 +178,11 @@ class WebSocket:
     """One server-side WebSocket session.
 
     ``request`` (the upgrade request), ``subprotocol``, ``closed``,
-    ``close_code``; :meth:`recv`, :meth:`send`, :meth:`ping`, :meth:`close`;
-    iterating yields messages until the peer closes.
+    ``close_code``, ``close_reason`` (why the server closed it, if it did:
+    ``"idle timeout"``, ``"ping timeout"``, ...); :meth:`recv`, :meth:`send`,
+    :meth:`ping`, :meth:`close`; iterating yields messages until the peer
+    closes. Limits and keep-alive: see the module doc (``None`` turns a
+    timeout off).
     """
 
     def __init__(
@@ -118,23 +193,113 @@ class WebSocket:
         max_message: int = 1 << 20,
         write_timeout: float = 10.0,
         subprotocol: "Optional[str]" = None,
+        ping_interval: "Optional[float]" = 20.0,
+        ping_timeout: "Optional[float]" = 20.0,
+        idle_timeout: "Optional[float]" = 300.0,
+        max_fragments: int = 1024,
     ) -> None:
         self.sock = sock
         self.request = request
         self.subprotocol = subprotocol
         self.max_message = max_message
+        self.max_fragments = max_fragments
         self.write_timeout = write_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.idle_timeout = idle_timeout
         self.closed = False
         self.close_code: Optional[int] = None
+        self.close_reason: Optional[str] = None
         self._buf = bytearray(initial)
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.Lock()  # one frame at a time on the wire
+        self._recv_lock = threading.Lock()  # one reader at a time
+        # TLS: one SSL call at a time (never held while waiting).
+        tls = hasattr(sock, "pending") and hasattr(sock, "cipher")
+        self._io_lock: Optional[threading.Lock] = threading.Lock() if tls else None
+        self._sock_lock = threading.Lock()
+        self._sock_closed = False
         self._close_sent = False
-        sock.setblocking(True)
+        now = time.monotonic()
+        self._last_heard = now  # any frame from the client
+        self._last_message = now  # a whole message from the client
+        self._ping_sent: Optional[float] = None  # an unanswered keep-alive ping
+        # The message being received (kept across recv() timeouts).
+        self._msg = bytearray()
+        self._msg_op: Optional[int] = None
+        self._msg_frames = 0
+        sock.setblocking(False)
+
+    # ------------------------------------------------------------ socket I/O
+
+    def _io(self, fn: "Callable[[Any], Any]", arg: "Any") -> "Any":
+        lock = self._io_lock
+        if lock is None:
+            return fn(arg)
+        with lock:
+            return fn(arg)
+
+    def _wait(self, events: int, timeout: "Optional[float]") -> None:
+        # Wait for the socket (or the timeout); errors are left to the next I/O call.
+        try:
+            p = select.poll()
+            p.register(self.sock.fileno(), events)
+            p.poll(-1 if timeout is None else max(0, int(timeout * 1000) + 1))
+        except (OSError, ValueError):
+            pass
+
+    def _send_all(self, data: bytes, timeout: float) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + timeout
+        while view:
+            try:
+                view = view[self._io(self.sock.send, view) :]
+                continue
+            except (BlockingIOError, InterruptedError):
+                want = select.POLLOUT
+            except OSError as e:
+                want = _ssl_want(e)
+                if not want:
+                    raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConnectionError("the client did not take a frame in %s s" % timeout)
+            self._wait(want, left)
+
+    def _fill(self) -> bool:
+        # Read what is available now: False if nothing is.
+        try:
+            data = self._io(self.sock.recv, 65536)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as e:
+            if _ssl_want(e):
+                return False
+            raise
+        if not data:
+            raise ConnectionError("peer closed the connection")
+        self._buf += data
+        return True
+
+    def _release_socket(self) -> None:
+        with self._sock_lock:
+            if self._sock_closed:
+                return
+            self._sock_closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # also wakes a reader waiting in recv()
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
     # ------------------------------------------------------------ sending
 
     def send(self, message: "str | bytes") -> None:
-        """Send a str as a text message, bytes as a binary one."""
+        """Send a str as a text message, bytes as a binary one (any thread;
+        waits at most ``write_timeout`` for a client that does not read,
+        then the session is closed and WebSocketClosed raised)."""
         if isinstance(message, str):
             self._send_frame(OP_TEXT, message.encode("utf-8"))
         else:
@@ -148,11 +313,12 @@ class WebSocket:
             if self._close_sent:
                 raise WebSocketClosed("WebSocket is closed")
             try:
-                self.sock.settimeout(self.write_timeout)
-                self.sock.sendall(_frame(opcode, payload))
+                self._send_all(_frame(opcode, payload), self.write_timeout)
             except OSError:
                 self._close_sent = True
                 self.closed = True
+                self.close_code = self.close_code or 1006
+                self._release_socket()
                 raise WebSocketClosed("WebSocket connection lost")
 
     def close(self, code: int = 1000, reason: str = "", drain: bool = False) -> None:
@@ -164,8 +330,7 @@ class WebSocket:
                 self._close_sent = True
                 payload = struct.pack("!H", code) + reason.encode("utf-8")[:123]
                 try:
-                    self.sock.settimeout(1.0)
-                    self.sock.sendall(_frame(OP_CLOSE, payload))
+                    self._send_all(_frame(OP_CLOSE, payload), 1.0)
                 except OSError:
                     pass
         if not self.closed:
@@ -174,18 +339,9 @@ class WebSocket:
                 self.close_code = code
             if drain:
                 self._drain(1.0, 1 << 24)
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                self.sock.close()
-            except OSError:
-                pass
+        self._release_socket()
 
     def _drain(self, seconds: float, max_bytes: int) -> None:
-        import time
-
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
@@ -194,11 +350,20 @@ class WebSocket:
         got = 0
         try:
             while got < max_bytes:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self.sock.settimeout(left)
-                data = self.sock.recv(65536)
+                try:
+                    data = self._io(self.sock.recv, 65536)
+                except (BlockingIOError, InterruptedError):
+                    data = None
+                except OSError as e:
+                    if not _ssl_want(e):
+                        return
+                    data = None
+                if data is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    self._wait(select.POLLIN, left)
+                    continue
                 if not data:
                     return
                 got += len(data)
@@ -211,51 +376,54 @@ class WebSocket:
         """The next message (str or bytes), or None once the session is closed.
 
         ``timeout`` seconds without a message raise ``TimeoutError`` (the
-        session stays open)."""
+        session stays open, a message partly received is kept). Sends from
+        other threads never affect this wait."""
         if self.closed:
             return None
-        self.sock.settimeout(timeout)
-        fragments = []
-        first_op = None
-        size = 0
+        with self._recv_lock:
+            return self._recv(timeout)
+
+    def _recv(self, timeout: "Optional[float]") -> "str | bytes | None":
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
-                fin, opcode, payload = self._read_frame()
-                if opcode >= 8:
-                    if not self._control(opcode, payload):
-                        return None
+                frame = self._next_frame()
+                if frame is not None:
+                    fin, opcode, payload = frame
+                    self._last_heard = time.monotonic()
+                    self._ping_sent = None
+                    if opcode >= 8:
+                        if not self._control(opcode, payload):
+                            return None
+                        continue
+                    message = self._add_fragment(fin, opcode, payload)
+                    if message is not None:
+                        self._last_message = self._last_heard
+                        return message
                     continue
-                if opcode == OP_CONT:
-                    if first_op is None:
-                        raise _ProtocolError(1002, "continuation without a first frame")
-                else:
-                    if first_op is not None:
-                        raise _ProtocolError(1002, "new message inside a fragmented one")
-                    first_op = opcode
-                size += len(payload)
-                if size > self.max_message:
-                    raise _ProtocolError(1009, "message too big")
-                fragments.append(payload)
-                if fin:
-                    data = b"".join(fragments)
-                    if first_op == OP_TEXT:
-                        try:
-                            return data.decode("utf-8")
-                        except UnicodeError:
-                            raise _ProtocolError(1007, "text message is not valid UTF-8")
-                    return data
+                if self.closed:
+                    return None
+                now = time.monotonic()
+                wait = self._keepalive(now)
+                if wait is not None and wait < 0:
+                    return None  # closed for a keep-alive reason
+                if deadline is not None:
+                    left = deadline - now
+                    if left <= 0:
+                        raise TimeoutError("no WebSocket message within %s s" % timeout)
+                    wait = left if wait is None else min(wait, left)
+                self._wait(select.POLLIN, wait)
         except _ProtocolError as e:
             self.close(e.code, e.reason, drain=True)
             return None
-        except socket.timeout:
-            raise TimeoutError("no WebSocket message within %s s" % timeout)
+        except TimeoutError:
+            if self.closed:
+                return None
+            raise
         except OSError:
             self.closed = True
             self.close_code = self.close_code or 1006
-            try:
-                self.sock.close()
-            except OSError:
-                pass
+            self._release_socket()
             return None
 
     def __iter__(self) -> "Iterator[str | bytes]":
@@ -264,6 +432,112 @@ class WebSocket:
             if message is None:
                 return
             yield message
+
+    def _keepalive(self, now: float) -> "Optional[float]":
+        # Ping a quiet client, close a dead or idle one: seconds until the
+        # next check (None: no check due), or -1 if the session was closed.
+        waits = []
+        if self.idle_timeout is not None:
+            idle_left = self._last_message + self.idle_timeout - now
+            if idle_left <= 0:
+                return self._keepalive_close("idle timeout")
+            waits.append(idle_left)
+        if self.ping_interval is not None:
+            if self._ping_sent is None:
+                ping_left = self._last_heard + self.ping_interval - now
+                if ping_left > 0:
+                    waits.append(ping_left)
+                else:
+                    self._ping_sent = now
+                    self._send_frame(OP_PING, b"kcore")
+                    if self.ping_timeout is not None:
+                        waits.append(self.ping_timeout)
+            elif self.ping_timeout is not None:
+                pong_left = self._ping_sent + self.ping_timeout - now
+                if pong_left <= 0:
+                    return self._keepalive_close("ping timeout")
+                waits.append(pong_left)
+        return min(waits) if waits else None
+
+    def _keepalive_close(self, reason: str) -> float:
+        self.close_reason = reason
+        self.close(1001, reason)
+        return -1.0
+
+    def _next_frame(self) -> "Optional[Tuple[bool, int, bytes]]":
+        # The next whole frame, reading what the socket has; None if incomplete.
+        while True:
+            frame = self._parse_frame()
+            if frame is not None:
+                return frame
+            if not self._fill():
+                return None
+
+    def _parse_frame(self) -> "Optional[Tuple[bool, int, bytes]]":
+        buf = self._buf
+        if len(buf) < 2:
+            return None
+        b0, b1 = buf[0], buf[1]
+        fin = bool(b0 & 0x80)
+        if b0 & 0x70:
+            raise _ProtocolError(1002, "reserved bits set (no extension was negotiated)")
+        opcode = b0 & 0x0F
+        if opcode not in (0, 1, 2, 8, 9, 10):
+            raise _ProtocolError(1002, "unknown opcode")
+        if not b1 & 0x80:
+            raise _ProtocolError(1002, "client frames must be masked")
+        n = b1 & 0x7F
+        if opcode >= 8 and (n > 125 or not fin):
+            raise _ProtocolError(1002, "bad control frame")
+        pos = 2
+        if n == 126:
+            if len(buf) < 4:
+                return None
+            n = struct.unpack_from("!H", buf, 2)[0]
+            pos = 4
+        elif n == 127:
+            if len(buf) < 10:
+                return None
+            n = struct.unpack_from("!Q", buf, 2)[0]
+            pos = 10
+        if opcode < 8 and len(self._msg) + n > self.max_message:
+            raise _ProtocolError(1009, "message too big")
+        end = pos + 4 + n
+        if len(buf) < end:
+            return None
+        payload = _unmask(bytes(buf[pos + 4 : end]), bytes(buf[pos : pos + 4]))
+        del buf[:end]
+        return fin, opcode, payload
+
+    def _add_fragment(self, fin: bool, opcode: int, payload: bytes) -> "str | bytes | None":
+        # Join a message's frames in one buffer: no object per frame, and at
+        # most max_fragments of them.
+        if opcode == OP_CONT:
+            if self._msg_op is None:
+                raise _ProtocolError(1002, "continuation without a first frame")
+        else:
+            if self._msg_op is not None:
+                raise _ProtocolError(1002, "new message inside a fragmented one")
+            self._msg_op = opcode
+        self._msg_frames += 1
+        if self._msg_frames > self.max_fragments:
+            raise _ProtocolError(1009, "message in too many fragments")
+        if not fin:
+            self._msg += payload
+            return None
+        op = self._msg_op
+        if self._msg_frames > 1:
+            self._msg += payload
+            payload = bytes(self._msg)
+        self._msg = bytearray()
+        self._msg_op = None
+        self._msg_frames = 0
+        if op == OP_TEXT:
+            try:
+                return payload.decode("utf-8")
+            except UnicodeError:
+                raise _ProtocolError(1007, "text message is not valid UTF-8")
+        return payload
 
     def _control(self, opcode: int, payload: bytes) -> bool:
         if opcode == OP_PING:
@@ -290,36 +564,3 @@ class WebSocket:
             self.close(1000 if code == 1005 else code)
             return False
         raise _ProtocolError(1002, "unknown control opcode")
-
-    def _read_exact(self, n: int) -> bytes:
-        buf = self._buf
-        while len(buf) < n:
-            data = self.sock.recv(max(65536, n - len(buf)))
-            if not data:
-                raise ConnectionError("peer closed the connection")
-            buf += data
-        out = bytes(buf[:n])
-        del buf[:n]
-        return out
-
-    def _read_frame(self) -> "Tuple[bool, int, bytes]":
-        b0, b1 = self._read_exact(2)
-        fin = bool(b0 & 0x80)
-        if b0 & 0x70:
-            raise _ProtocolError(1002, "reserved bits set (no extension was negotiated)")
-        opcode = b0 & 0x0F
-        if opcode not in (0, 1, 2, 8, 9, 10):
-            raise _ProtocolError(1002, "unknown opcode")
-        if not b1 & 0x80:
-            raise _ProtocolError(1002, "client frames must be masked")
-        n = b1 & 0x7F
-        if opcode >= 8 and (n > 125 or not fin):
-            raise _ProtocolError(1002, "bad control frame")
-        if n == 126:
-            n = struct.unpack("!H", self._read_exact(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", self._read_exact(8))[0]
-        if n > self.max_message:
-            raise _ProtocolError(1009, "message too big")
-        mask = self._read_exact(4)
-        return fin, opcode, _unmask(self._read_exact(n), mask)

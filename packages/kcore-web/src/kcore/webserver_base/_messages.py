@@ -8,6 +8,7 @@ from kcore.webserver_base._wire import (
     Headers,
     HttpError,
     check_path,
+    has_control,
     is_token,
 )
 
@@ -119,13 +120,20 @@ class Response:
     ``status_msg`` is ``OK`` for 200 and ``NOTOK`` otherwise unless given;
     the reason phrase sent is the given one, else the standard one.
     ``ok`` is true for status 200.
+
+    ``extra_headers``: a dict ``{name: value}`` (``response.extra_headers``
+    is always a dict), or a list of ``(name, value)`` pairs for a name sent
+    more than once; a value may also be a list, one header line each:
+    ``{"Set-Cookie": ["a=1; HttpOnly", "b=2"]}``. Names must be tokens and
+    values must not hold control characters (CR, LF, NUL, TAB, DEL, ...):
+    ValueError otherwise (no header injection).
     """
 
     def __init__(
         self,
         body: object,
         status_code: int = 200,
-        extra_headers: "dict | None" = None,
+        extra_headers: "dict | list | None" = None,
         msg_type: "str | None" = None,
         exception: "BaseException | None" = None,
         status_msg: "str | None" = None,
@@ -161,12 +169,7 @@ class Response:
             else:
                 msg_type = "text"
         self.msg_type = _check_header_value("Content-Type", msg_type)
-        self.extra_headers = {}  # type: dict
-        if extra_headers:
-            for k, v in extra_headers.items():
-                if not is_token(str(k).encode()):
-                    raise ValueError("bad header name %r" % (k,))
-                self.extra_headers[str(k)] = _check_header_value(k, v)
+        self.extra_headers = _checked_headers(extra_headers) if extra_headers else {}
         self.exception = exception
         if status_msg is not None:
             status_msg = _check_header_value("status_msg", status_msg)
@@ -212,10 +215,38 @@ class Response:
 
 def _check_header_value(name: object, value: object) -> str:
     value = str(value)
-    for ch in ("\r", "\n", "\x00"):
-        if ch in value:
-            raise ValueError("header %s: value contains a control character" % name)
+    if has_control(value):
+        raise ValueError("header %s: value contains a control character" % name)
     return value
+
+
+def _checked_headers(extra_headers: "Any") -> dict:
+    # A dict of checked headers from a dict or a list of pairs; a name given
+    # twice (or a list value) maps to a list of values.
+    out = {}  # type: dict
+    items = extra_headers.items() if hasattr(extra_headers, "items") else extra_headers
+    for k, v in items:
+        name = str(k)
+        if not is_token(name.encode()):
+            raise ValueError("bad header name %r" % (k,))
+        if isinstance(v, (list, tuple)):
+            value = [_check_header_value(name, x) for x in v]  # type: Any
+        else:
+            value = _check_header_value(name, v)
+        if name in out:
+            old = out[name]
+            old = old if isinstance(old, list) else [old]
+            value = old + (value if isinstance(value, list) else [value])
+        if isinstance(value, list) and name.lower() in _SINGLE_HEADERS:
+            if len(value) != 1:
+                raise ValueError("header %s: only one value allowed" % name)
+            value = value[0]
+        out[name] = value
+    return out
+
+
+# Headers whose repetition would make the response ambiguous.
+_SINGLE_HEADERS = ("content-length", "content-type", "transfer-encoding", "location")
 
 
 def error_response(status: int, message: str) -> Response:

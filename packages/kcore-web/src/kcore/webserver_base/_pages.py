@@ -4,7 +4,9 @@
 to ``/varz``).
 
 Every value shown is HTML-escaped; ``/flagz`` redacts flags whose names look
-secret; ``/varz?NAME`` is always text/plain (a value could be markup).
+secret and, in every value, what looks like a credential (see
+:func:`mask_credentials`); ``/varz?NAME`` is always text/plain (a value
+could be markup).
 """
 
 from kcore import html as H
@@ -29,12 +31,145 @@ REDACTED = "(redacted)"
 SECRET_WORDS = ("pass", "secret", "token", "credential", "private", "apikey", "api_key")
 
 
-def _looks_secret(name: str) -> bool:
+def _looks_secret(name: str, words: "tuple" = SECRET_WORDS) -> bool:
     name = name.lower()
-    for word in SECRET_WORDS:
+    for word in words:
         if word in name:
             return True
     return False
+
+
+# ---------------------------------------------------------------- credentials in values
+
+#: Names of ``name=value`` / ``name: value`` pairs whose value is masked.
+_PAIR_WORDS = SECRET_WORDS + ("key", "pwd", "auth")  # noqa: RUF005 - no (*a, b) on boards
+#: Authorization schemes whose next word is a credential.
+_AUTH_SCHEMES = ("bearer", "basic", "digest")
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+_VALUE_ENDS = " \t\r\n&;,)]}<>\"'"
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with what looks like a credential replaced by ``(redacted)``:
+    the password of a URL (``mqtt://user:(redacted)@host``), the credential
+    after ``Bearer``/``Basic``/``Digest``, and the value of a ``name=value``
+    or ``name: value`` pair whose name looks secret (``password``, ``key``,
+    ``token``, ``secret``, ``auth``, ...), quoted or not. Errs on the side
+    of masking."""
+    if not text or ("=" not in text and ":" not in text and " " not in text):
+        return text
+    text = _mask_url_passwords(text)
+    text = _mask_auth_schemes(text)
+    return _mask_pairs(text)
+
+
+def _ascii_lower(text: str) -> str:
+    # str.lower() may change the length of non-ASCII text; indexes must match.
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join([c.lower() if "A" <= c <= "Z" else c for c in text])
+
+
+def _mask_url_passwords(text: str) -> str:
+    out = []
+    pos = 0
+    while True:
+        i = text.find("://", pos)
+        if i < 0:
+            break
+        start = i + 3
+        end = start
+        while end < len(text) and text[end] not in "/?#" and text[end] not in _VALUE_ENDS:
+            end += 1
+        at = text.rfind("@", start, end)
+        colon = text.find(":", start, at) if at > 0 else -1
+        if colon >= 0 and colon + 1 < at:
+            out.append(text[pos : colon + 1])
+            out.append(REDACTED)
+            pos = at
+        else:
+            out.append(text[pos:start])
+            pos = start
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _mask_auth_schemes(text: str) -> str:
+    low = _ascii_lower(text)
+    spans = []
+    for scheme in _AUTH_SCHEMES:
+        pos = 0
+        while True:
+            i = low.find(scheme, pos)
+            if i < 0:
+                break
+            pos = i + len(scheme)
+            if i > 0 and text[i - 1] in _NAME_CHARS:
+                continue  # part of a longer word
+            j = pos
+            while j < len(text) and text[j] in " \t":
+                j += 1
+            if j == pos:
+                continue
+            k = j
+            while k < len(text) and text[k] not in _VALUE_ENDS:
+                k += 1
+            if k > j and text[j:k] != REDACTED:
+                spans.append((j, k))
+    return _replace_spans(text, spans)
+
+
+def _mask_pairs(text: str) -> str:
+    spans = []
+    n = len(text)
+    for i in range(n):
+        if text[i] != "=" and text[i] != ":":
+            continue
+        # the name just before the separator (maybe quoted, maybe spaced)
+        j = i
+        while j > 0 and text[j - 1] in " \t\"'":
+            j -= 1
+        k = j
+        while k > 0 and text[k - 1] in _NAME_CHARS:
+            k -= 1
+        if k == j or not _looks_secret(text[k:j], _PAIR_WORDS):
+            continue
+        if text[i] == ":" and text[i + 1 : i + 3] == "//":
+            continue  # a URL, handled above
+        # the value just after it
+        v = i + 1
+        while v < n and text[v] in " \t":
+            v += 1
+        if v < n and text[v] in "\"'":
+            quote = text[v]
+            v += 1
+            e = text.find(quote, v)
+            e = n if e < 0 else e
+        else:
+            e = v
+            while e < n and text[e] not in _VALUE_ENDS:
+                e += 1
+        value = text[v:e]
+        if value and value != REDACTED and _ascii_lower(value) not in _AUTH_SCHEMES:
+            spans.append((v, e))
+    return _replace_spans(text, spans)
+
+
+def _replace_spans(text: str, spans: list) -> str:
+    if not spans:
+        return text
+    spans.sort()
+    out = []
+    pos = 0
+    for a, b in spans:
+        if a < pos:
+            continue  # overlapping: already masked
+        out.append(text[pos:a])
+        out.append(REDACTED)
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _store_of(request: "Request") -> "Any":
@@ -57,13 +192,20 @@ def favicon_page(request: "Request") -> Response:
 
 
 def flagz_page(flagz_args: "Any") -> Response:
-    """/flagz: a dict or argparse Namespace as an escaped table, secrets redacted."""
+    """/flagz: a dict or argparse Namespace as an escaped table; the values
+    of flags named like secrets are redacted, and so is whatever looks like
+    a credential in any value (:func:`mask_credentials`)."""
     if flagz_args is None:
         return Response("no flagz data available", 503)
     args = flagz_args if hasattr(flagz_args, "items") else vars(flagz_args)
     shown = {}
     for k, v in args.items():
-        shown[k] = REDACTED if _looks_secret(str(k)) and v not in (None, "") else v
+        if _looks_secret(str(k)) and v not in (None, ""):
+            shown[k] = REDACTED
+            continue
+        text = v if isinstance(v, str) else str(v)
+        masked = mask_credentials(text)
+        shown[k] = v if masked == text else masked
     return Response(str(H.dict_to_page(shown, "flagz")))
 
 

@@ -83,7 +83,14 @@ SERVER_NAME = "k_webserver"
 
 _TCHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _VCHARS = bytes(range(0x21, 0x7F))
+# What a request header value may hold (RFC 9110 field-content): HTAB, SP,
+# visible ASCII and obs-text; no other control character (C0, DEL).
+_FIELD_CHARS = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+# A Host value: reg-name, IP literal or IPv4, and a port (RFC 3986 authority
+# without userinfo); empty is allowed (RFC 9112 3.2).
+_HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%"
 _HAS_TRANSLATE = hasattr(b"", "translate")
+_HAS_ISPRINTABLE = hasattr("", "isprintable")
 
 
 def _only(data: bytes, allowed: bytes) -> bool:
@@ -96,9 +103,43 @@ def _only(data: bytes, allowed: bytes) -> bool:
     return True
 
 
+def _latin1(data: bytes) -> str:
+    # MicroPython decodes every codec as UTF-8 and raises on other bytes.
+    try:
+        return data.decode("latin-1")
+    except UnicodeError:
+        return "".join([chr(b) for b in data])
+
+
 def is_token(data: bytes) -> bool:
     """True for a non-empty RFC 9110 token (method or header name), as bytes."""
     return bool(data) and _only(data, _TCHARS)
+
+
+def is_field_value(data: bytes) -> bool:
+    """True if ``data`` (a request header value, a chunk extension, a
+    trailer line) holds no control character but HTAB: no NUL, CR, LF, VT,
+    FF, DEL, ..."""
+    return _only(data, _FIELD_CHARS)
+
+
+def has_control(text: str) -> bool:
+    """True if ``text`` (a response header value a handler set) holds a
+    control character: C0 (HTAB included), DEL or C1 (NEL, ...)."""
+    if _HAS_ISPRINTABLE and text.isprintable():
+        return False  # the usual case, checked in C
+    for ch in text:
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0:
+            return True
+    return False
+
+
+def ows_strip(text: str) -> str:
+    """``text`` without leading and trailing spaces and tabs (RFC 9110
+    optional whitespace). Never ``str.strip()``: that also removes VT, FF,
+    NEL, NBSP, ..., which a front end may read differently (smuggling)."""
+    return text.strip(" \t")
 
 
 # ---------------------------------------------------------------- headers
@@ -206,7 +247,6 @@ def parse_request_head(head: bytes, max_headers: int = 100) -> "tuple[str, str, 
     if b"\x00" in head or head.count(b"\r") != n_lf or head.count(b"\r\n") != n_lf:
         raise HttpError(400, "control character (NUL, lone CR or LF) in the request head")
     pairs = []
-    names = []
     for line in lines[1:]:
         i = line.find(b":")
         if i <= 0:
@@ -216,12 +256,38 @@ def parse_request_head(head: bytes, max_headers: int = 100) -> "tuple[str, str, 
                 raise HttpError(400, "obsolete header line folding")
             raise HttpError(400, "malformed header line")
         name = line[:i]
-        names.append(name)
-        pairs.append((name.decode().lower(), line[i + 1 :].strip(b" \t").decode("latin-1")))
-    if names and not is_token(b"".join(names)):
-        raise HttpError(400, "malformed header name")
+        if not is_token(name):  # (checked before decoding: a name may be any bytes)
+            raise HttpError(400, "malformed header name")
+        value = line[i + 1 :].strip(b" \t")
+        if not is_field_value(value):
+            raise HttpError(400, "control character in a header value")
+        pairs.append((name.decode().lower(), _latin1(value)))
     headers = Headers._from_pairs(pairs)
     return method.decode(), target.decode(), version.decode(), headers
+
+
+def check_host(version: str, headers: Headers) -> None:
+    """RFC 9112 3.2: an HTTP/1.1 request has exactly one Host header, any
+    request at most one, and its value is a valid authority (empty
+    allowed). HttpError 400 otherwise."""
+    host = headers._map.get("host")
+    if host in _GOOD_HOSTS:  # the usual case: a Host seen before, once
+        return
+    if host is None:
+        if version == "HTTP/1.1":
+            raise HttpError(400, "HTTP/1.1 request without a Host header")
+        return
+    if "," in host and headers.count("host") > 1:
+        raise HttpError(400, "more than one Host header")
+    if host and not _only(host.encode("latin-1"), _HOST_CHARS):
+        raise HttpError(400, "malformed Host header")
+    if len(_GOOD_HOSTS) < 64 and "," not in host:
+        _GOOD_HOSTS[host] = True
+
+
+# Host values found valid (a few: a server is reached under a few names).
+# A value with a comma is never one: it may be two Host headers joined.
+_GOOD_HOSTS = {}  # type: dict
 
 
 def body_framing(headers: Headers, max_body: int) -> "tuple[str, int | None]":
@@ -240,7 +306,7 @@ def body_framing(headers: Headers, max_body: int) -> "tuple[str, int | None]":
     if te:
         if cls:
             raise HttpError(400, "both Content-Length and Transfer-Encoding")
-        codings = [c.strip().lower() for c in ", ".join(te).split(",") if c.strip()]
+        codings = [ows_strip(c).lower() for c in ", ".join(te).split(",") if ows_strip(c)]
         if codings != ["chunked"]:
             raise HttpError(501, "only the chunked transfer coding is supported")
         return "chunked", None
@@ -248,7 +314,7 @@ def body_framing(headers: Headers, max_body: int) -> "tuple[str, int | None]":
         return "length", 0
     values = []
     for v in ",".join(cls).split(","):
-        v = v.strip()
+        v = ows_strip(v)
         if not v or len(v) > 18 or not _only(v.encode(), b"0123456789"):
             raise HttpError(400, "malformed Content-Length")
         values.append(int(v))
@@ -360,7 +426,11 @@ def response_head(
     :func:`wire_content_type`; None: no Content-Type), ``Connection``
     (``close``, or ``keep-alive`` for HTTP/1.0 clients), ``Content-Length``
     (``length``, or ``Transfer-Encoding: chunked`` with ``chunked``), then
-    ``extra_headers`` (dict or list of pairs, values already checked)."""
+    ``extra_headers`` (a dict or a list of pairs; a value that is a list
+    gives one header line per element, e.g. several ``Set-Cookie``). A
+    header name that is not a token or a value holding a control character
+    raises ValueError (the last line of defence against header injection,
+    also for headers changed after the Response was made)."""
     shape = (status, msg_type, keep_alive, version, reason, server, chunked)
     fixed = _HEADS.get(shape)
     if fixed is None:
@@ -380,10 +450,27 @@ def response_head(
     if length is not None and not chunked:
         head += b"Content-Length: %d\r\n" % length
     if extra_headers:
-        items = extra_headers.items() if hasattr(extra_headers, "items") else extra_headers
-        for k, v in items:  # type: ignore[union-attr]
-            head += ("%s: %s\r\n" % (k, v)).encode("latin-1", "replace")
+        head += header_lines(extra_headers)
     return head + b"\r\n"
+
+
+def header_lines(extra_headers: "dict | list") -> bytes:
+    """``Name: value\r\n`` lines for a dict or a list of (name, value)
+    pairs; a list or tuple value gives one line per element. ValueError for
+    a name that is not a token or a value with a control character."""
+    out = []
+    items = extra_headers.items() if hasattr(extra_headers, "items") else extra_headers
+    for k, v in items:  # type: ignore[union-attr]
+        name = str(k)
+        if not is_token(name.encode()):
+            raise ValueError("bad header name %r" % (name,))
+        values = v if isinstance(v, (list, tuple)) else (v,)
+        for value in values:
+            value = str(value)
+            if has_control(value):
+                raise ValueError("header %s: value contains a control character" % name)
+            out.append(("%s: %s\r\n" % (name, value)).encode("latin-1", "replace"))
+    return b"".join(out)
 
 
 def error_bytes(

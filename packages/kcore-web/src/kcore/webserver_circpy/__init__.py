@@ -16,8 +16,10 @@ too (for tests)::
 
 Requests are bounded (``max_header_bytes``, ``max_body``, ``timeout``
 seconds per read and for the whole request); bodies are read exactly
-(Content-Length), forms are parsed; errors get their status (400, 408, 413,
-431, 501) instead of a dropped connection. Binds ``127.0.0.1`` unless told
+(Content-Length), forms are parsed; heads are parsed as strictly as by
+:mod:`kcore.webserver` (the same code: control characters, padded
+Content-Length, a missing or doubled Host are refused); errors get their
+status (400, 408, 413, 431, 501) instead of a dropped connection. Binds ``127.0.0.1`` unless told
 otherwise: pass ``listen_address='0.0.0.0'`` to serve the LAN.
 """
 
@@ -31,6 +33,7 @@ from kcore.webserver_base import (
     Response,
     WebServerBase,
     body_framing,
+    check_host,
     default_logging_adapter,
     parse_request_head,
     request_from_wire,
@@ -230,6 +233,7 @@ class WebServer(WebServerBase):
         kind, length = body_framing(headers, self.max_body)
         if method in FORM_METHODS and "content-length" not in headers:
             raise HttpError(411, "%s needs a Content-Length" % method)
+        check_host(version, headers)
         if kind == "chunked":
             raise HttpError(
                 411, "chunked request bodies are not supported here: send Content-Length"
@@ -276,15 +280,24 @@ class WebServer(WebServerBase):
             if status == response.status_code:
                 body = response.body_bytes()
             length = len(body)
-        head = response_head(
-            status,
-            response.msg_type,
-            length,
-            response.extra_headers,
-            keep_alive=False,
-            reason=reason,
-            server=self.server_name,
-        )
+        try:
+            head = response_head(
+                status,
+                response.msg_type,
+                length,
+                response.extra_headers,
+                keep_alive=False,
+                reason=reason,
+                server=self.server_name,
+            )
+        except ValueError as e:
+            # A header changed after the Response was made holds a control
+            # character (or a bad name): a bare 500, never an exception out
+            # of listen() (the board's main loop).
+            if self.logger is not None and self.logger.log_general is not None:
+                self.logger.log_general("response refused: %s" % e)
+            head = response_head(500, "?", 0, keep_alive=False, server=self.server_name)
+            stream, body = None, b""
         if head_only or status in (204, 304):
             return self._send_all(client, head)
         if stream is None:
