@@ -150,19 +150,24 @@ class Hub:
 
     def mount(self, server: Any) -> None:
         """Serve the widget socket at ``/widgets/ws`` on a kcore WebServer."""
-        server.add_websocket_handler("/widgets/ws", self.handle_socket)
+        server.add_websocket_handler("/widgets/ws", self.handle_socket, accept=self.accept)
         self.kaithem.web.add_session_listener(self._session_ended)
         self._ensure_listening()
 
-    def handle_socket(self, ws: Any) -> None:
-        """The WebSocket handler: same-origin check, identify, serve."""
+    def accept(self, request: Any) -> bool:
+        """Before the upgrade: a page of another site (``Origin``) gets a 403,
+        so its scripts never hold a socket with the visitor's cookies."""
         from kcore.kaithem.web._handling import origin_allowed
 
         web = self.kaithem.web
-        if self._closed or not origin_allowed(web, ws.request, web._tls):
-            ws.close(1008, "origin not allowed")
+        return not self._closed and origin_allowed(web, request, web._tls)
+
+    def handle_socket(self, ws: Any) -> None:
+        """The WebSocket handler: identify, serve."""
+        if self._closed:
+            ws.close(1001, "closing")
             return
-        user, session = web.identify(ws.request)
+        user, session = self.kaithem.web.identify(ws.request)
         conn = Connection(self, ws, user, session)
         with self._lock:
             self._conns.add(conn)

@@ -84,12 +84,7 @@ class Connection:
         ws = self.ws
         try:
             while not self.closed:
-                try:
-                    message = ws.recv()
-                except TimeoutError:
-                    # A send from the sender thread sets the shared socket's
-                    # timeout; an idle browser is no error: keep listening.
-                    continue
+                message = ws.recv()
                 if message is None:
                     break
                 self.receive(message)
