@@ -32,28 +32,47 @@ that repeats it (fall back) it fires once, at the first occurrence.
 
 Runs on CPython, CircuitPython and MicroPython. On CPython only, :meth:`TimeQueue.run_in_thread`
 runs the checks in a daemon thread (``threading`` is imported only there).
-"""
 
-import sys
+Import every name from here. This module holds :class:`TimeQueue`; the parts live
+in private modules: ``_calendar`` (checking times, the next local hh:mm),
+``_events`` (:class:`Event`, :class:`AtEvent`, :class:`TimedEvent`) and ``_runner``
+(:class:`TimeQueueThread`, loaded on first use: boards never run it, and a
+class costs heap there).
+"""
 
 from kcore.common import platform as _platform
 from kcore.common.platform import error_class
+from kcore.timequeue._calendar import (  # noqa: F401 - re-exported
+    ONE_DAY_IN_MS,
+    InvalidTimeError,
+    _ms,
+    hm_to_ms,
+    next_injected_time_ms,
+    next_local_time_ms,
+)
+from kcore.timequeue._events import (  # noqa: F401 - re-exported
+    _FIRING,
+    _IDLE,
+    _QUEUED,
+    INJECTED,
+    MONOTONIC,
+    WALL,
+    AtEvent,
+    Event,
+    TimedEvent,
+    TimeQueueError,
+    _func_name,
+    now_in_ms,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from typing import Any, Callable, Sequence
 
-    #: epoch seconds -> (year, month, mday, hour, minute, second, ...) in local time
-    LocalTime = Callable[[int], Sequence[int]]
+    from kcore.timequeue._calendar import LocalTime
+    from kcore.timequeue._runner import ThreadsUnavailableError, TimeQueueThread  # noqa: F401
 
 __version__ = "0.1.0"
-
-ONE_DAY_IN_MS = 86400000
-MONOTONIC = "monotonic"
-WALL = "wall"
-#: The time base of daily events driven by ``check(use_ms_time=...)`` alone: ms from a
-#: midnight, as :func:`hm_to_ms` counts (no time zone, no DST).
-INJECTED = "injected"
 DEFAULT_MAX_LEN = 1000
 
 TimeQueueFull = error_class(
@@ -62,302 +81,6 @@ TimeQueueFull = error_class(
     doc="The queue holds max_len events already.",
     module=__name__,
 )
-TimeQueueError = error_class(
-    "TimeQueueError",
-    ValueError,
-    doc="A bad argument to the time queue (not a time).",
-    module=__name__,
-)
-InvalidTimeError = error_class(
-    "InvalidTimeError",
-    ValueError,
-    doc="A delay, hour, minute or time is not usable.",
-    module=__name__,
-)
-ThreadsUnavailableError = error_class(
-    "ThreadsUnavailableError",
-    NotImplementedError,
-    doc="Thread mode needs CPython; on boards call check() from the main loop.",
-    module=__name__,
-)
-
-
-def now_in_ms() -> int:
-    """Milliseconds on the monotonic clock (arbitrary epoch): the time base of delays."""
-    return _platform.monotonic_ms()
-
-
-def hm_to_ms(h: int, m: int) -> int:
-    """Milliseconds from midnight to ``h``:``m``."""
-    for value, top, what in ((h, 23, "hour"), (m, 59, "minute")):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            raise InvalidTimeError("%s must be an int 0..%d, got %r" % (what, top, value))
-    return (h * 60 + m) * 60000
-
-
-def _ms(value: object, what: str, positive: bool = False) -> int:
-    """Check a millisecond count (int or float, finite) and return it as an int."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidTimeError("%s must be a number of ms, got %r" % (what, value))
-    if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidTimeError("%s must be finite, got %r" % (what, value))
-    if positive and value <= 0:
-        raise InvalidTimeError("%s must be > 0, got %r" % (what, value))
-    return int(value)
-
-
-# ------------------------------------------------------------ calendar maths
-# Pure functions: no datetime on boards, and no mktime (missing or epoch-2000
-# on some ports). Dates become day numbers; local readings of an instant come
-# from the injected ``localtime``; its epoch cancels out of every result.
-
-
-def _days_from_civil(y: int, m: int, d: int) -> int:
-    """Day number of a proleptic Gregorian date (1970-01-01 is 0)."""
-    if m <= 2:
-        y -= 1
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _local_naive(t: int, localtime: "LocalTime") -> int:
-    """The local wall reading of epoch second ``t``, as seconds since 1970-01-01 local."""
-    lt = localtime(t)
-    return _days_from_civil(lt[0], lt[1], lt[2]) * 86400 + lt[3] * 3600 + lt[4] * 60 + lt[5]
-
-
-def _local_to_epoch(naive: int, localtime: "LocalTime") -> int:
-    """First epoch second whose local reading is ``naive``, or, when that reading is
-    skipped (DST gap), the first second after it (the end of the gap)."""
-    guess = naive - (_local_naive(naive, localtime) - naive)
-    offsets = []
-    for k in range(-8, 9):  # UTC offsets seen within a day either side
-        t = guess + k * 10800
-        off = _local_naive(t, localtime) - t
-        if off not in offsets:
-            offsets.append(off)
-    below, above, exact = None, None, None
-    for off in offsets:
-        t = naive - off
-        reading = _local_naive(t, localtime)
-        if reading == naive:
-            exact = t if exact is None else min(exact, t)
-        elif reading < naive:
-            below = t if below is None else max(below, t)
-        else:
-            above = t if above is None else min(above, t)
-    if exact is not None:
-        return exact
-    if below is None or above is None or above <= below:
-        raise InvalidTimeError("localtime() gives no instant for local time %r" % naive)
-    while above - below > 1:  # bisect the gap to the second the clock jumps
-        mid = (below + above) // 2
-        if _local_naive(mid, localtime) >= naive:
-            above = mid
-        else:
-            below = mid
-    return above
-
-
-def next_local_time_ms(
-    hour: int, minute: int, after_ms: int, localtime: "LocalTime | None" = None
-) -> int:
-    """Epoch ms of the first local ``hour``:``minute`` at or after ``after_ms``.
-
-    Pure: ``after_ms`` is the caller's "now" on the wall clock, ``localtime`` the
-    function giving local readings (default ``kcore.common.platform.localtime``).
-    """
-    hm_to_ms(hour, minute)
-    if localtime is None:
-        localtime = _platform.localtime
-    after_s = -(-int(after_ms) // 1000)  # ceiling: whole seconds at or after
-    lt = localtime(after_s)
-    day = _days_from_civil(lt[0], lt[1], lt[2])
-    for extra in range(4):
-        naive = (day + extra) * 86400 + hour * 3600 + minute * 60
-        t = _local_to_epoch(naive, localtime)
-        if t >= after_s:
-            return t * 1000
-    raise InvalidTimeError("no local %02d:%02d found after %r" % (hour, minute, after_ms))
-
-
-def next_injected_time_ms(hour: int, minute: int, after_ms: int) -> int:
-    """The first ``hour``:``minute`` at or after ``after_ms`` on injected time (ms from a
-    midnight, as :func:`hm_to_ms` counts; every day is ``ONE_DAY_IN_MS`` long)."""
-    slot = after_ms - after_ms % ONE_DAY_IN_MS + hm_to_ms(hour, minute)
-    return slot if slot >= after_ms else slot + ONE_DAY_IN_MS
-
-
-def _func_name(func: object) -> str:
-    name = getattr(func, "__name__", None)
-    return name if name else type(func).__name__
-
-
-# ------------------------------------------------------------------ events
-
-_IDLE, _QUEUED, _FIRING = 0, 1, 2
-
-
-class Event:
-    """Call ``func(*args, **kwargs)`` ``fire_in_ms`` from ``now_ms`` (monotonic clock),
-    then every ``repeat_after_ms`` if given.
-
-    ``now_ms`` defaults to :func:`now_in_ms`; :meth:`TimeQueue.add` passes its own clock.
-    ``args``/``kwargs`` are copied, never mutated.
-    """
-
-    clock_kind = MONOTONIC
-    base = None  # type: str | None  # daily events: WALL or INJECTED (see TimedEvent)
-
-    def __init__(
-        self,
-        fire_in_ms: "int | float",
-        func: "Callable[..., Any]",
-        args: "Sequence[Any] | None" = None,
-        kwargs: "dict | None" = None,
-        repeat_after_ms: "int | float | None" = None,
-        now_ms: "int | None" = None,
-    ) -> None:
-        delay = _ms(fire_in_ms, "fire_in_ms")
-        self._setup(func, args, kwargs, repeat_after_ms)
-        if now_ms is None:
-            now_ms = now_in_ms()
-        self.fire_at_ms = _ms(now_ms, "now_ms") + delay
-
-    def _setup(
-        self,
-        func: "Callable[..., Any]",
-        args: "Sequence[Any] | None",
-        kwargs: "dict | None",
-        repeat_after_ms: "int | float | None",
-    ) -> None:
-        if not callable(func):
-            raise TypeError("func must be callable, got %s" % type(func).__name__)
-        if kwargs is not None and not isinstance(kwargs, dict):
-            raise TypeError("kwargs must be a dict, got %s" % type(kwargs).__name__)
-        if isinstance(args, (str, bytes)):
-            raise TypeError("args must be a list or tuple of arguments, not a string")
-        self.func = func
-        self.args = tuple(args) if args else ()
-        self.kwargs = dict(kwargs) if kwargs else {}
-        if repeat_after_ms is not None:
-            repeat_after_ms = _ms(repeat_after_ms, "repeat_after_ms", positive=True)
-        self.repeat_after_ms = repeat_after_ms
-        self.cancelled = False
-        self._state = _IDLE
-        self._seq = 0
-
-    def fire(self) -> "Any":
-        """Run the callback now (the queue calls this when the event is due)."""
-        return self.func(*self.args, **self.kwargs)
-
-    def next_fire_ms(self, now_ms: int, localtime: "LocalTime | None" = None) -> "int | None":
-        """When to fire next, having fired at ``now_ms``; None for a one-shot.
-
-        Missed slots are skipped: the result is the first slot after ``now_ms``
-        on the event's original phase.
-        """
-        if not self.repeat_after_ms:
-            return None
-        periods = (now_ms - self.fire_at_ms) // self.repeat_after_ms + 1
-        if periods < 1:
-            periods = 1
-        return self.fire_at_ms + periods * self.repeat_after_ms
-
-    def __str__(self) -> str:
-        return "%s(at %d ms %s, repeat %s, %s%r %r)" % (
-            type(self).__name__,
-            self.fire_at_ms,
-            self.clock_kind,
-            self.repeat_after_ms,
-            _func_name(self.func),
-            self.args,
-            self.kwargs,
-        )
-
-    __repr__ = __str__
-
-
-class AtEvent(Event):
-    """Call ``func`` at ``epoch_seconds`` on the wall clock (see :meth:`TimeQueue.at`)."""
-
-    clock_kind = WALL
-
-    def __init__(
-        self,
-        epoch_seconds: "int | float",
-        func: "Callable[..., Any]",
-        args: "Sequence[Any] | None" = None,
-        kwargs: "dict | None" = None,
-        repeat_after_ms: "int | float | None" = None,
-    ) -> None:
-        if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, (int, float)):
-            raise InvalidTimeError("epoch_seconds must be a number, got %r" % (epoch_seconds,))
-        self._setup(func, args, kwargs, repeat_after_ms)
-        self.fire_at_ms = _ms(epoch_seconds * 1000, "epoch_seconds")
-
-
-class TimedEvent(Event):
-    """Call ``func`` every day at local ``time_hour``:``time_min`` (wall clock).
-
-    ``now_ms`` is "now" as epoch ms on the wall clock (default: the real wall clock),
-    and ``localtime`` converts epoch seconds to local readings (default
-    ``kcore.common.platform.localtime``): ``base`` is :data:`WALL`.
-
-    ``_force_now_ms`` (the original's argument) is "now" on injected time instead, in ms
-    from a midnight as :func:`hm_to_ms` counts: ``base`` is :data:`INJECTED`, and the
-    event fires when ``check(use_ms_time=...)`` reaches its hh:mm on that base.
-    """
-
-    clock_kind = WALL
-
-    def __init__(
-        self,
-        time_hour: int,
-        time_min: int,
-        func: "Callable[..., Any]",
-        args: "Sequence[Any] | None" = None,
-        kwargs: "dict | None" = None,
-        _force_now_ms: "int | None" = None,
-        now_ms: "int | None" = None,
-        localtime: "LocalTime | None" = None,
-    ) -> None:
-        hm_to_ms(time_hour, time_min)
-        self._setup(func, args, kwargs, None)
-        self.time_hour = time_hour
-        self.time_min = time_min
-        self.repeat_after_ms = ONE_DAY_IN_MS  # informative; re-arming uses the calendar
-        self.localtime = localtime
-        if now_ms is None and _force_now_ms is not None:
-            self.rebase(INJECTED, _ms(_force_now_ms, "_force_now_ms"))
-        else:
-            if now_ms is None:
-                now_ms = int(_platform.wall_time() * 1000)
-            self.rebase(WALL, _ms(now_ms, "now_ms"), localtime)
-
-    def _slot(self, base: "str | None", after_ms: int, localtime: "LocalTime | None") -> int:
-        if base == INJECTED:
-            return next_injected_time_ms(self.time_hour, self.time_min, after_ms)
-        return next_local_time_ms(
-            self.time_hour, self.time_min, after_ms, self.localtime or localtime
-        )
-
-    def rebase(self, base: str, now_ms: int, localtime: "LocalTime | None" = None) -> None:
-        """Arm at the first hh:mm at or after ``now_ms`` on ``base`` (:data:`WALL`:
-        epoch ms, local calendar; :data:`INJECTED`: ms from a midnight)."""
-        if base not in (WALL, INJECTED):
-            raise TimeQueueError("base must be WALL or INJECTED, got %r" % (base,))
-        self.fire_at_ms = self._slot(base, now_ms, localtime)
-        self.base = base
-
-    def next_fire_ms(self, now_ms: int, localtime: "LocalTime | None" = None) -> "int | None":
-        """The next hh:mm (on this event's base) strictly after both ``now_ms`` and the
-        last slot."""
-        after = now_ms if now_ms > self.fire_at_ms else self.fire_at_ms
-        return self._slot(self.base, after + 1, localtime)
 
 
 # ------------------------------------------------------------------- queue
@@ -707,6 +430,8 @@ class TimeQueue:
         ``max_sleep_s`` caps each sleep so wall-clock events notice the clock being set."""
         if self._runner is not None and self._runner.is_alive():
             raise RuntimeError("this TimeQueue already runs in a thread; stop() it first")
+        from kcore.timequeue._runner import TimeQueueThread
+
         self._runner = TimeQueueThread(self, max_sleep_s=max_sleep_s, name=name).start()
         return self._runner
 
@@ -724,78 +449,14 @@ class TimeQueue:
         self.close()
 
 
-class TimeQueueThread:
-    """Runs ``queue.check()`` in a daemon thread, sleeping until the next event.
+def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
+    """Thread mode loads on first use (CPython >= 3.7 and MicroPython)."""
+    if name in ("TimeQueueThread", "ThreadsUnavailableError"):
+        # (``from kcore.timequeue import _runner`` fails on MicroPython because
+        # this package has a module __getattr__.)
+        from kcore.timequeue._runner import ThreadsUnavailableError, TimeQueueThread
 
-    CPython only (``threading`` is imported here, not at module import). Use as a
-    context manager or call :meth:`stop`. Exceptions from callbacks are handled by
-    the queue; one re-raised because of ``raise_errors`` is counted in
-    ``loop_errors`` and the thread keeps running.
-    """
-
-    def __init__(self, queue: TimeQueue, max_sleep_s: float = 10.0, name: str = "kcore-timequeue"):
-        if sys.implementation.name != "cpython":
-            raise ThreadsUnavailableError(
-                "TimeQueueThread needs CPython threads; on %s call check() from the main loop"
-                % sys.implementation.name
-            )
-        import threading
-
-        if (
-            isinstance(max_sleep_s, bool)
-            or not isinstance(max_sleep_s, (int, float))
-            or not (max_sleep_s > 0)
-        ):
-            raise TimeQueueError("max_sleep_s must be a number > 0, got %r" % (max_sleep_s,))
-        self.queue = queue
-        self.max_sleep_s = float(max_sleep_s)
-        self.loop_errors = 0
-        self.last_error = None  # type: Exception | None
-        self._wake = threading.Event()
-        self._waker = self._wake.set  # one bound method, so remove() finds it
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._current_thread = threading.current_thread
-
-    def start(self) -> "TimeQueueThread":
-        self.queue._listeners.append(self._waker)
-        self._thread.start()
-        return self
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                self.queue.check()
-            except Exception as e:  # raise_errors=True: already logged by the queue
-                self.loop_errors += 1
-                self.last_error = e
-            if self._stopping:
-                break
-            due = self.queue.next_due_ms()
-            timeout = self.max_sleep_s if due is None else min(due / 1000.0, self.max_sleep_s)
-            if timeout > 0:
-                self._wake.wait(timeout)
-
-    def stop(self, timeout: float = 5.0) -> bool:
-        """Stop the thread (waiting up to ``timeout`` s); True once it has ended."""
-        self._stopping = True
-        self._wake.set()
-        try:
-            self.queue._listeners.remove(self._waker)
-        except ValueError:
-            pass
-        if self._thread is not self._current_thread() and self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    close = stop
-
-    def __enter__(self) -> "TimeQueueThread":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        value = TimeQueueThread if name == "TimeQueueThread" else ThreadsUnavailableError
+        globals()[name] = value
+        return value
+    raise AttributeError("module 'kcore.timequeue' has no attribute '%s'" % name)
