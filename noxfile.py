@@ -15,7 +15,7 @@ import sys
 import nox
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent / "tools"))
-import workspace  # noqa: E402  (tools/workspace.py: what the repository holds)
+import workspace  # tools/workspace.py: what the repository holds
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False

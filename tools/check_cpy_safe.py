@@ -27,7 +27,7 @@ import sys
 import tokenize
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cpy_modules  # noqa: E402
+import cpy_modules
 
 RULES = {
     "import": "top-level import of a module boards lack, outside a try/except ImportError "

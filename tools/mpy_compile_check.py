@@ -22,7 +22,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cpy_modules  # noqa: E402
+import cpy_modules
 
 
 def compile_all(targets, out_dir, command, jobs=4):

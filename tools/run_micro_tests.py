@@ -30,7 +30,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cpy_modules  # noqa: E402
+import cpy_modules
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed\s*$")
 HERE = os.path.dirname(os.path.abspath(__file__))

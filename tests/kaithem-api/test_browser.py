@@ -12,11 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import _browser  # noqa: E402
-import ktest  # noqa: E402
+import _browser
+import ktest
 
-from kcore.kaithem import Kaithem  # noqa: E402
-from kcore.kaithem import web as kweb  # noqa: E402
+from kcore.kaithem import Kaithem
+from kcore.kaithem import web as kweb
 
 PW = "correct horse battery staple"
 XSS = '<img src=x onerror="window.__xss=1">'

@@ -61,7 +61,7 @@ def test_register_type_as_decorator_with_class_name(k):
 
 def test_unknown_names(k):
     with pytest.raises(kdev.UnknownDevice) as ei:
-        k.devices["nope"]  # noqa: B018
+        k.devices["nope"]
     assert isinstance(ei.value, KeyError)
     assert str(ei.value) == "no device named 'nope'"
     # attribute access raises AttributeError, so hasattr/getattr(default) work

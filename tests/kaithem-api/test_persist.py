@@ -381,7 +381,7 @@ def test_md5_sidecar(k):
     import hashlib
 
     path = k.persist.save("data", "m.txt", md5=True, nolog=True)
-    assert Path(path + ".md5").read_text() == hashlib.md5(b"data").hexdigest()  # noqa: S324
+    assert Path(path + ".md5").read_text() == hashlib.md5(b"data").hexdigest()
 
 
 def test_module_functions_use_the_default_instance(default_k):

@@ -47,7 +47,7 @@ def test_add_and_read_like_a_dict(k):
 
 def test_missing_resource_error_is_clear(k):
     with pytest.raises(kres.ResourceError) as ei:
-        k.resource["mod", "res"]  # noqa: B018
+        k.resource["mod", "res"]
     assert isinstance(ei.value, KeyError)
     assert str(ei.value) == "no resource 'res' in module 'mod'"
 
@@ -55,7 +55,7 @@ def test_missing_resource_error_is_clear(k):
 @pytest.mark.parametrize("key", ["mod/res", ("mod",), ("a", "b", "c"), ("", "x"), (1, "x")])
 def test_bad_keys(k, key):
     with pytest.raises(TypeError, match=r"\(module, resource\) tuples"):
-        k.resource[key]  # noqa: B018
+        k.resource[key]
 
 
 def test_read_only_for_user_code(k):

@@ -91,7 +91,7 @@ def test_shellex_cwd_env_input(tmp_path):
 @needs_proc
 def test_unreaped_child_becomes_a_zombie_control():
     # Control for the next test: a plain Popen that nobody waits for stays a zombie.
-    p = subprocess.Popen(["true"])  # noqa: S607
+    p = subprocess.Popen(["true"])
     try:
         ktest.wait_for(lambda: _proc_state(p.pid) == "Z", what="zombie")
     finally:

@@ -55,7 +55,7 @@ def test_hash_matches_hashlib_scrypt():
     h = U.hash_password("pw", log2_n=10)
     _, _, params, salt, digest = h.split("$")
     assert params == "ln=10,r=8,p=1"
-    unb = lambda s: base64.b64decode(s + "=" * (-len(s) % 4))  # noqa: E731
+    unb = lambda s: base64.b64decode(s + "=" * (-len(s) % 4))
     assert unb(digest) == hashlib.scrypt(b"pw", salt=unb(salt), n=1024, r=8, p=1, dklen=32)
     assert len(unb(salt)) == 16
 

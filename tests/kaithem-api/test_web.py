@@ -13,13 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import _webtest  # noqa: E402
-import ktest  # noqa: E402
+import _webtest
+import ktest
 
-import kcore.kaithem as kk  # noqa: E402
-from kcore.kaithem import Kaithem  # noqa: E402
-from kcore.kaithem import web as kweb  # noqa: E402
-from kcore.kaithem.web import _context, _pages  # noqa: E402
+import kcore.kaithem as kk
+from kcore.kaithem import Kaithem
+from kcore.kaithem import web as kweb
+from kcore.kaithem.web import _context, _pages
 
 PW = "correct horse battery staple"
 

@@ -15,14 +15,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import _webtest  # noqa: E402
-import ktest  # noqa: E402
+import _webtest
+import ktest
 
-import kcore.kaithem as kk  # noqa: E402
-from kcore.html import raw  # noqa: E402
-from kcore.kaithem import Kaithem  # noqa: E402
-from kcore.kaithem import widget as kwidget  # noqa: E402
-from kcore.kaithem.widget._outbox import Outbox, SenderPool  # noqa: E402
+import kcore.kaithem as kk
+from kcore.html import raw
+from kcore.kaithem import Kaithem
+from kcore.kaithem import widget as kwidget
+from kcore.kaithem.widget._outbox import Outbox, SenderPool
 
 PW = "correct horse battery staple"
 XSS = '<img src=x onerror="alert(1)">'

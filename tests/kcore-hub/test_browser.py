@@ -16,7 +16,7 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kaithem-api"))
-import _browser  # noqa: E402  (tests/kaithem-api/_browser.py: launching Debian's chromium)
+import _browser  # tests/kaithem-api/_browser.py: launching Debian's chromium
 
 PASSWORD = "browser test password"
 MAX_LATENCY_MS = 200

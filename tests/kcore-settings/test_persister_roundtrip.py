@@ -99,7 +99,7 @@ def test_list_of_dc_round_trip(fmt, value):
 @SETTINGS
 @given(value=items)
 def test_dc_field_lines_round_trip(fmt, value):
-    make = lambda p: PersisterDC(p, Item, default_value=Item("d"), file_format=fmt)  # noqa: E731
+    make = lambda p: PersisterDC(p, Item, default_value=Item("d"), file_format=fmt)
     assert _roundtrip(make, value) == value
 
 

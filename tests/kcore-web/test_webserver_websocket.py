@@ -216,7 +216,7 @@ def test_sends_from_another_thread_never_disturb_an_idle_recv(serve, poll):
         t.start()
         try:
             got.append(ws.recv())
-        except Exception as e:  # noqa: BLE001 - the test reports it
+        except Exception as e:  # the test reports it
             got.append(e)
         t.join()
 

@@ -133,7 +133,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         if self.log_path:
-            self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
+            self._log = open(self.log_path, "ab")  # closed in stop()
             out = self._log
         else:
             out = subprocess.DEVNULL

@@ -18,7 +18,7 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(__file__), "..", "..", "packages", "kcore-common", "src")
 )
 
-from kcore.common import web  # noqa: E402
+from kcore.common import web
 
 BODY = b"x" * 2048
 

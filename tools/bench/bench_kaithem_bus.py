@@ -215,7 +215,7 @@ def _scullery_version() -> str:
         from importlib.metadata import version
 
         return version("scullery")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "?"
 
 

@@ -44,7 +44,7 @@ def main():
 
         def c_loader():
             with open(path) as f:
-                return yaml.load(f, Loader=yaml.CSafeLoader)  # noqa: S506
+                return yaml.load(f, Loader=yaml.CSafeLoader)
 
         def kcore_load():
             return Settings(path)

@@ -244,7 +244,7 @@ class Scheduler:
             if not job.cancelled:
                 job.runs += 1
                 fn()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             what = "kaithem scheduled job %s failed: %r" % (describe(fn), exc)
             report(what, self.on_error, fn, exc)
         finally:

@@ -92,7 +92,7 @@ class ProcessPlayer(Player):
     def __init__(self, path: str, volume: float, argv: List[str]) -> None:
         super().__init__(path, volume)
         self.argv = argv
-        self.proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+        self.proc = subprocess.Popen(  # argument list, no shell
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -353,7 +353,7 @@ class MpvBackend(Backend):
     def outputs(self) -> List[str]:
         """Device names mpv lists (``--audio-device=help``)."""
         try:
-            out = subprocess.run(  # noqa: S603
+            out = subprocess.run(
                 [self.binary, "--no-config", "--audio-device=help"],
                 capture_output=True,
                 text=True,
@@ -414,7 +414,7 @@ class SoxBackend(Backend):
         if not self.aplay:
             return []
         try:
-            out = subprocess.run(  # noqa: S603
+            out = subprocess.run(
                 [self.aplay, "-L"], capture_output=True, text=True, timeout=10, check=False
             ).stdout
         except (OSError, subprocess.TimeoutExpired):

@@ -44,7 +44,7 @@ def report(
         return
     try:
         handler(*args)
-    except Exception as exc:  # noqa: BLE001 - reporting must not recurse
+    except Exception as exc:  # reporting must not recurse
         _logger.log_warning("could not report an error: %r" % (exc,))
 
 

@@ -112,7 +112,7 @@ class WorkerPool:
             self._local.reporting = True  # a report that stalls again is not reported
             try:
                 handler(stalls, queued)
-            except Exception as exc:  # noqa: BLE001 - reporting must not recurse
+            except Exception as exc:  # reporting must not recurse
                 _logger.log_warning("could not report a stall: %r" % (exc,))
             finally:
                 self._local.reporting = False
@@ -133,7 +133,7 @@ class WorkerPool:
     def _run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> None:
         try:
             fn(*args)
-        except Exception as exc:  # noqa: BLE001 - a task must never kill its thread
+        except Exception as exc:  # a task must never kill its thread
             self.errors += 1
             what = "kaithem worker task %s failed: %r" % (describe(fn), exc)
             report(what, self.on_error, fn, exc)

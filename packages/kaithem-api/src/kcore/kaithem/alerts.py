@@ -107,8 +107,8 @@ class Alert:
         trip_delay: float = 0,
         auto_ack: bool | float = False,
         permissions: Iterable[str] = (),
-        ackPermissions: Iterable[str] = (),  # noqa: N803 - the original's name
-        id: str | None = None,  # noqa: A002 - the original's name
+        ackPermissions: Iterable[str] = (),  # the original's name
+        id: str | None = None,  # the original's name
         description: str = "",
         silent: bool = False,
         *,
@@ -185,7 +185,7 @@ class Alert:
         return PRIORITIES[self.priority]
 
     @property
-    def trippedAt(self) -> float | None:  # noqa: N802 - the original's name
+    def trippedAt(self) -> float | None:  # the original's name
         return self.tripped_at
 
     # -- actions ------------------------------------------------------------
@@ -407,7 +407,7 @@ class Namespace:
     def all(self) -> list[Alert]:
         return self._registry.all()
 
-    def get(self, id: str) -> Alert | None:  # noqa: A002
+    def get(self, id: str) -> Alert | None:
         return self._registry._alerts.get(id)
 
     def visible(self, permissions: Iterable[str] | None = None) -> dict[str, dict]:

@@ -103,7 +103,7 @@ class Namespace:
     def _run_action(self, ev: Event) -> None:
         try:
             ev.action()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._report("action", ev.action, exc)
         finally:
             ev._done.set()
@@ -128,7 +128,7 @@ class Namespace:
                 return
             try:
                 now = bool(trigger())
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 state["backoff_until"] = now_() + ERROR_BACKOFF
                 self._report("trigger", trigger, exc)
                 return

@@ -130,7 +130,7 @@ class _GpioPin:
         if self._mocked:
             self._to_real()
 
-    releaseMocking = release_mocking  # noqa: N815 - the original's name
+    releaseMocking = release_mocking  # the original's name
 
     @property
     def mocked(self) -> bool:
@@ -322,7 +322,7 @@ class DigitalInput(_GpioPin):
         else:
             pin.drive_low()
 
-    setRawMockValue = set_raw_mock_value  # noqa: N815 - the name the help page uses
+    setRawMockValue = set_raw_mock_value  # the name the help page uses
 
     def _release_tag(self) -> None:
         if self._claim is not None:
@@ -412,7 +412,7 @@ class DigitalOutput(_GpioPin):
     def set_state(self, state: Any) -> None:
         self.value = 1 if state else 0
 
-    setState = set_state  # noqa: N815 - the original's name
+    setState = set_state  # the original's name
 
     def force(self, value: float) -> None:
         """Drive the pin to ``value`` regardless of the tag, until :meth:`unforce`."""

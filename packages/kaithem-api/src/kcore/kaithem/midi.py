@@ -99,7 +99,7 @@ def instrument_search(name: str) -> int:
     raise MidiError("no General MIDI instrument matches %r" % (name,))
 
 
-instrumentSearch = instrument_search  # noqa: N816 - Kaithem's name
+instrumentSearch = instrument_search  # Kaithem's name
 
 
 def soundfont_presets(path: str) -> List[Tuple[int, int, str]]:
@@ -186,7 +186,7 @@ class FluidSynth:
         audio_driver: Optional[str] = "auto",
         samplerate: float = 44100.0,
         gain: float = 0.2,
-        jackClientName: Optional[str] = None,  # noqa: N803 - the help page's name
+        jackClientName: Optional[str] = None,  # the help page's name
     ) -> None:
         fluidsynth = _pyfluidsynth()
         jack_client_name = jack_client_name or jackClientName
@@ -243,7 +243,7 @@ class FluidSynth:
                 return bank, program
         return 0, instrument_search(name)
 
-    def setInstrument(  # noqa: N802 - Kaithem's name
+    def setInstrument(  # Kaithem's name
         self, channel: int, instrument: Union[int, str], bank: int = 0
     ) -> Tuple[int, int]:
         """Select an instrument on ``channel``: a program number (on ``bank``)
@@ -272,12 +272,12 @@ class FluidSynth:
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < 16:
             raise MidiError("MIDI channel must be 0-15, got %r" % (channel,))
 
-    def noteOn(self, channel: int, note: int, velocity: int) -> None:  # noqa: N802
+    def noteOn(self, channel: int, note: int, velocity: int) -> None:
         self._check_channel(channel)
         with self._lock:
             self.fs.noteon(channel, int(note), int(velocity))
 
-    def noteOff(self, channel: int, note: int) -> None:  # noqa: N802
+    def noteOff(self, channel: int, note: int) -> None:
         self._check_channel(channel)
         with self._lock:
             self.fs.noteoff(channel, int(note))
@@ -287,12 +287,12 @@ class FluidSynth:
         with self._lock:
             self.fs.cc(channel, int(control), int(value))
 
-    def pitchBend(self, channel: int, value: int) -> None:  # noqa: N802
+    def pitchBend(self, channel: int, value: int) -> None:
         self._check_channel(channel)
         with self._lock:
             self.fs.pitch_bend(channel, int(value))
 
-    def programChange(self, channel: int, program: int) -> None:  # noqa: N802
+    def programChange(self, channel: int, program: int) -> None:
         self._check_channel(channel)
         with self._lock:
             self.fs.program_change(channel, int(program))
@@ -345,7 +345,7 @@ class FluidSynth:
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+        except Exception:  # noqa: S110 - interpreter shutdown
             pass
 
     def __repr__(self) -> str:
@@ -367,10 +367,10 @@ class Namespace:
         self.find_soundfont = find_soundfont
 
     @property
-    def numbersToGM(self) -> Dict[int, str]:  # noqa: N802 - Kaithem's name
+    def numbersToGM(self) -> Dict[int, str]:  # Kaithem's name
         return dict(enumerate(gm_instruments()))
 
-    def FluidSynth(self, *args: Any, **kwargs: Any) -> FluidSynth:  # noqa: N802
+    def FluidSynth(self, *args: Any, **kwargs: Any) -> FluidSynth:
         """Create a :class:`FluidSynth` owned by this instance."""
         synth = FluidSynth(*args, **kwargs)
         self._synths.add(synth)

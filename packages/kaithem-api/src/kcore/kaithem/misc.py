@@ -158,12 +158,12 @@ def errors(f: Callable[[], Any]) -> Optional[Exception]:
     ``KeyboardInterrupt``/``SystemExit`` pass through."""
     try:
         f()
-    except Exception as exc:  # noqa: BLE001 - returning it is the point
+    except Exception as exc:  # returning it is the point
         return exc
     return None
 
 
-def breakpoint() -> None:  # noqa: A001 - the documented name
+def breakpoint() -> None:  # the documented name
     """Print a notice. Set a debugger breakpoint on this function to stop
     wherever user code calls it."""
     print("kaithem.misc.breakpoint() called", file=sys.stderr)

@@ -392,7 +392,7 @@ class Namespace:
                     _safefs.write_atomic(root, path + "~", old, backup_mode, dir_mode)
                 _safefs.write_atomic(root, path, payload, mode, dir_mode)
             if md5:
-                digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()  # noqa: S324
+                digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()
                 _safefs.write_atomic(root, path + ".md5", digest.encode(), mode, dir_mode)
 
 

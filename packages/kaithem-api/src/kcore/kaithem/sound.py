@@ -114,7 +114,7 @@ class Namespace:
         return [str(p) for p in paths]
 
     @property
-    def builtinSounds(self) -> List[str]:  # noqa: N802 - the help page's name
+    def builtinSounds(self) -> List[str]:  # the help page's name
         return builtin_sounds()
 
     builtin_sounds = builtinSounds
@@ -127,7 +127,7 @@ class Namespace:
         dirs += [BUILTIN_DIR if d == "__default__" else d for d in self.directories]
         return [*dirs, os.path.join(vardir, "static"), os.path.join(vardir, "assets")]
 
-    def resolveSound(self, fn: str, extrapaths: Sequence[str] = ()) -> str:  # noqa: N802
+    def resolveSound(self, fn: str, extrapaths: Sequence[str] = ()) -> str:
         """The absolute path of sound ``fn`` (see the module docstring for the
         search order); :class:`SoundNotFound` if there is none."""
         if not isinstance(fn, str) or not fn:
@@ -159,7 +159,7 @@ class Namespace:
         end: float = END_OF_FILE,
         output: Optional[str] = None,
         fs: bool = False,
-        extraPaths: Sequence[str] = (),  # noqa: N803 - documented name
+        extraPaths: Sequence[str] = (),  # documented name
         *,
         loop: int = 1,
         speed: float = 1,

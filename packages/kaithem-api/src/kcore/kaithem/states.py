@@ -46,7 +46,7 @@ def _check_name(name: Any) -> str:
 class _State:
     __slots__ = ("conditions", "enter", "exit", "name", "rules", "timer")
 
-    def __init__(self, name: str, enter: Any, exit: Any) -> None:  # noqa: A002
+    def __init__(self, name: str, enter: Any, exit: Any) -> None:
         self.name = name
         self.enter = enter
         self.exit = exit
@@ -65,12 +65,12 @@ class StateMachine:
     poll_rate = 24.0  # Hz, for polled (function) rules
 
     @property
-    def pollRate(self) -> float:  # noqa: N802 - the help page's name
+    def pollRate(self) -> float:  # the help page's name
         """Alias of :attr:`poll_rate` (polls per second of function rules)."""
         return self.poll_rate
 
     @pollRate.setter
-    def pollRate(self, value: float) -> None:  # noqa: N802
+    def pollRate(self, value: float) -> None:
         self.poll_rate = value
 
     def __init__(
@@ -116,7 +116,7 @@ class StateMachine:
         self,
         name: str,
         enter: Callable[[], Any] | None = None,
-        exit: Callable[[], Any] | None = None,  # noqa: A002 - documented name
+        exit: Callable[[], Any] | None = None,  # documented name
         *,
         rules: dict | None = None,
     ) -> None:
@@ -385,7 +385,7 @@ class StateMachine:
             for cond, dest in list(st.conditions):
                 try:
                     hit = cond()
-                except Exception as exc:  # noqa: BLE001 - report once per visit
+                except Exception as exc:  # report once per visit
                     if self._poll_error_seq != self._seq:
                         self._poll_error_seq = self._seq
                         _logger.log_error(
@@ -424,7 +424,7 @@ class StateMachine:
                 continue
             try:
                 f(state)
-            except Exception as exc:  # noqa: BLE001 - a subscriber must not break the machine
+            except Exception as exc:  # a subscriber must not break the machine
                 report(
                     "state machine %s subscriber %r failed: %r" % (self.name, f, exc),
                     self._runtime.bus.post,

@@ -157,7 +157,7 @@ def format_time_interval(
     return sign + (", " if full else " ").join(parts)
 
 
-formatTimeInterval = format_time_interval  # noqa: N816 - the original's name
+formatTimeInterval = format_time_interval  # the original's name
 
 
 # --------------------------------------------------------------- namespace
@@ -181,7 +181,7 @@ class Namespace:
             full = bool(config.get("full-time-intervals", False))
         return format_time_interval(seconds, places, clock, full=full)
 
-    formatTimeInterval = format_time_interval  # noqa: N815
+    formatTimeInterval = format_time_interval
 
     def usrstrftime(self, ts: Any = None) -> str:
         """Format ``ts`` (default now) with the configured format and zone

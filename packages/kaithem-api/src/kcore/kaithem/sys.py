@@ -112,9 +112,9 @@ def shellex(
     """
     argv = _argv(cmd, shell)
     # Its own process group, so a timeout kills what the command started too.
-    proc = subprocess.Popen(  # noqa: S603 - argv list; shell only when asked
+    proc = subprocess.Popen(  # argv list; shell only when asked
         argv,
-        shell=shell,  # noqa: S602
+        shell=shell,
         stdout=subprocess.PIPE,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         cwd=cwd,
@@ -161,9 +161,9 @@ def shellexbg(
     ``wait()``/``poll()`` on the returned object yourself is still fine.
     """
     argv = _argv(cmd, shell)
-    proc = subprocess.Popen(  # noqa: S603 - argv list; shell only when asked
+    proc = subprocess.Popen(  # argv list; shell only when asked
         argv,
-        shell=shell,  # noqa: S602
+        shell=shell,
         stdin=subprocess.DEVNULL,
         stdout=stdout,
         stderr=stderr,

@@ -33,7 +33,7 @@ from _thread import allocate_lock
 
 import kcore.kaithem as _pkg
 from kcore.common.platform import KcoreError
-from kcore.kaithem._unit_definitions import (  # noqa: F401 - re-exported
+from kcore.kaithem._unit_definitions import (  # re-exported
     _NIL,
     _UNPREFIXABLE_TYPES,
     BUILTIN_TYPES,
@@ -145,7 +145,7 @@ def _pint_convert(value: Any, fr: str, to: str, shown: Optional[Tuple[str, str]]
         raise IncompatibleUnitsError(
             "cannot convert %r (%s) to %r (%s)" % (a, exc.dim1, b, exc.dim2)
         ) from None
-    except Exception as exc:  # noqa: BLE001 - pint's parser raises all sorts
+    except Exception as exc:  # pint's parser raises all sorts
         raise UnitError(
             "cannot convert %r to %r: pint cannot parse it (%s: %s)"
             % (a, b, type(exc).__name__, exc)
@@ -358,8 +358,8 @@ class UnitTable:
         self,
         name: str,
         multiplier: Union[Number, Funcs],
-        type: str,  # noqa: A002 - documented name
-        baseUnit: Optional[str] = None,  # noqa: N803 - documented name
+        type: str,  # documented name
+        baseUnit: Optional[str] = None,  # documented name
         *,
         base: Optional[str] = None,
     ) -> None:
@@ -433,7 +433,7 @@ class UnitTable:
             raise UnknownUnitError("unit %r is not in the fast unit table" % unit)
         return entry[0]
 
-    getType = get_type  # noqa: N815 - the original's name
+    getType = get_type  # the original's name
 
     def copy(self) -> UnitTable:
         """An independent table with the same units."""
@@ -523,8 +523,8 @@ def convert(value: Any, fr: str, to: str, *, check_dimensions: Optional[bool] = 
 def define(
     name: str,
     multiplier: Union[Number, Funcs],
-    type: str,  # noqa: A002 - documented name
-    baseUnit: Optional[str] = None,  # noqa: N803 - documented name
+    type: str,  # documented name
+    baseUnit: Optional[str] = None,  # documented name
     *,
     base: Optional[str] = None,
 ) -> None:
@@ -537,7 +537,7 @@ def get_type(unit: str) -> str:
     return _ns().get_type(unit)
 
 
-getType = get_type  # noqa: N816 - the original's name
+getType = get_type  # the original's name
 
 
 def __getattr__(name: str) -> Any:

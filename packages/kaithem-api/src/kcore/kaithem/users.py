@@ -514,7 +514,7 @@ class Namespace:
         for f in self._listeners:
             try:
                 f(user, set(lost), reason)
-            except Exception as exc:  # noqa: BLE001 - one listener must not stop the others
+            except Exception as exc:  # one listener must not stop the others
                 from kcore.common import logger as _logger
 
                 _logger.log_error("kaithem users listener %r failed: %r" % (f, exc))

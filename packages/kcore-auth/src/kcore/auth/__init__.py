@@ -68,7 +68,7 @@ LAST_RECEIVED_TIMES = REPLAY_GUARD.last
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from kcore.auth.cli import main, parse_args  # noqa: F401
+    from kcore.auth.cli import main, parse_args
 
 
 def __getattr__(name: str) -> object:

@@ -13,7 +13,7 @@ so existing programs can switch by changing nothing but the install line.
 
 __version__ = "0.1.0"
 
-from kcore.common.platform import (  # noqa: F401
+from kcore.common.platform import (
     CIRCUITPYTHON,
     CPYTHON,
     IMPLEMENTATION,
@@ -238,7 +238,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     )
 
 
-def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
+def __getattr__(name: str) -> "Any":  # a module __getattr__
     sub = _LAZY.get(name)
     if sub is None:
         # MicroPython calls this instead of importing a submodule named in

@@ -36,12 +36,12 @@ _NAME_LEVELS = {
 SYSLOG_LEVEL_MAP = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITICAL: 2}
 
 
-def getLevelName(level: int) -> "str | None":  # noqa: N802 - the original's name
+def getLevelName(level: int) -> "str | None":  # the original's name
     """'DEBUG', 'INFO', ... for a level number; None if it has no name."""
     return _LEVEL_NAMES.get(level)
 
 
-def getLevelNumber(name: str) -> "int | None":  # noqa: N802 - the original's name
+def getLevelNumber(name: str) -> "int | None":  # the original's name
     """The level number for a name (any case, e.g. 'info' or 'ALERT'); None
     if unknown."""
     if not isinstance(name, str):

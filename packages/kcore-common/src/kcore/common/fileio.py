@@ -223,7 +223,7 @@ def _create_temp(directory: str, base: str, mode: int) -> "tuple[str, Any]":
         # Boards: no os.open and no permission bits; check, then create.
         if _exists(tmp):
             continue
-        return tmp, open(tmp, "wb")  # noqa: SIM115 - closed by the caller
+        return tmp, open(tmp, "wb")  # closed by the caller
     raise OSError(17, "could not create a unique temp file next to %r" % (directory + base))
 
 

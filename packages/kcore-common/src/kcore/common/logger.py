@@ -77,8 +77,8 @@ DEFAULT_QUEUE_LEN = 40
 
 def _open_append(path: str) -> "Any":
     if platform.CPYTHON:
-        return open(path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
-    return open(path, "a")  # noqa: SIM115
+        return open(path, "a", encoding="utf-8", errors="backslashreplace")
+    return open(path, "a")
 
 
 class _Sink:

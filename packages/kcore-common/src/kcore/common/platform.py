@@ -88,7 +88,7 @@ def alias_module(name: str, target: object) -> "Callable[[str], Any]":
     if CPYTHON:
         sys.modules[name] = target  # type: ignore[assignment]
 
-    def __getattr__(attr: str) -> "Any":  # noqa: N807 - a module __getattr__
+    def __getattr__(attr: str) -> "Any":  # a module __getattr__
         return getattr(target, attr)
 
     return __getattr__

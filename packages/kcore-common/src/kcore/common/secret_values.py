@@ -121,7 +121,7 @@ def resolve_special_arg(args: Any, argname: str, required: bool = True) -> Any:
 PRINTABLE_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#%+,-./:=@_"
 
 
-def random_printable(len: int = 16, charset: str = PRINTABLE_CHARSET) -> str:  # noqa: A002
+def random_printable(len: int = 16, charset: str = PRINTABLE_CHARSET) -> str:
     """A random string from ``charset``, drawn with :mod:`secrets` (fit for
     passwords and cookies; the original used :mod:`random`)."""
     import secrets

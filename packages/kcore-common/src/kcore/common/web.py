@@ -94,7 +94,7 @@ def _transport_class(name: str) -> "Any":
     return AdafruitTransport if name == "adafruit" else SocketTransport
 
 
-def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
+def __getattr__(name: str) -> "Any":  # a module __getattr__
     """Transports load on first use (CPython >= 3.7 and MicroPython)."""
     if name in ("RequestsTransport", "AdafruitTransport", "SocketTransport"):
         return _transport_class(name[: -len("Transport")].lower())

@@ -293,7 +293,7 @@ def list_to_select_input(
     values: "Iterable[object]",
     prompts: "Iterable[object] | None" = None,
     selected: object = None,
-    id: object = None,  # noqa: A002 - the original's name
+    id: object = None,  # the original's name
     indent: str = "  ",
     autofocus: bool = False,
 ) -> Markup:

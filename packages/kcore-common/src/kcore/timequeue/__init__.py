@@ -449,7 +449,7 @@ class TimeQueue:
         self.close()
 
 
-def __getattr__(name: str) -> "Any":  # noqa: N807 - a module __getattr__
+def __getattr__(name: str) -> "Any":  # a module __getattr__
     """Thread mode loads on first use (CPython >= 3.7 and MicroPython)."""
     if name in ("TimeQueueThread", "ThreadsUnavailableError"):
         # (``from kcore.timequeue import _runner`` fails on MicroPython because

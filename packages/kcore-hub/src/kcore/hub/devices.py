@@ -92,7 +92,7 @@ class HubDevices:
             for what, start, pin in steps:
                 what_now = what
                 start(pin)
-        except Exception as e:  # noqa: BLE001 - any driver error becomes one clear message
+        except Exception as e:  # any driver error becomes one clear message
             raise HubError(
                 "hardware: cannot use %s: %s (hardware.gpio: simulation simulates it)"
                 % (what_now, e)
@@ -248,5 +248,5 @@ class HubDevices:
         if self.strip is not None:
             try:
                 self.strip.close()
-            except Exception as e:  # noqa: BLE001 - closing must finish
+            except Exception as e:  # closing must finish
                 _logger.log_warning("hub: closing the strip: %r" % (e,))

@@ -116,7 +116,7 @@ class SerialInbox:
                 fn = self._queue.popleft()
             try:
                 fn()
-            except Exception as e:  # noqa: BLE001 - one bad message must not stop the rest
+            except Exception as e:  # one bad message must not stop the rest
                 _logger.log_error("hub: MQTT message handling failed: %r" % (e,))
 
 

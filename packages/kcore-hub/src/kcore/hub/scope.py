@@ -48,7 +48,7 @@ class Scope:
         for key in sorted(undo, reverse=True):
             try:
                 undo[key]()
-            except Exception as e:  # noqa: BLE001 - release everything we can
+            except Exception as e:  # release everything we can
                 _logger.log_warning("hub script: releasing %r failed: %r" % (undo[key], e))
 
     def guard(self, f: Callable[..., Any], what: str) -> Callable[..., Any]:
@@ -142,7 +142,7 @@ class ScopedTag(_Forward):
         tag.set_handler(None if f is None else self._scope.guard(f, "handler of %s" % tag.name))
         self._scope.add(lambda: tag.set_handler(None))
 
-    setHandler = set_handler  # noqa: N815 - the original's name
+    setHandler = set_handler  # the original's name
 
     def claim(self, *args: Any, **kwargs: Any) -> Any:
         c = self._target.claim(*args, **kwargs)
@@ -165,16 +165,16 @@ class ScopedTags(_Forward):
     def __getitem__(self, name: str) -> ScopedTag:
         return self._wrap(self._target[name])
 
-    def NumericTag(self, name: str, min: Any = None, max: Any = None) -> ScopedTag:  # noqa: N802, A002
+    def NumericTag(self, name: str, min: Any = None, max: Any = None) -> ScopedTag:
         return self._wrap(self._target.NumericTag(name, min, max))
 
-    def StringTag(self, name: str) -> ScopedTag:  # noqa: N802
+    def StringTag(self, name: str) -> ScopedTag:
         return self._wrap(self._target.StringTag(name))
 
-    def ObjectTag(self, name: str) -> ScopedTag:  # noqa: N802
+    def ObjectTag(self, name: str) -> ScopedTag:
         return self._wrap(self._target.ObjectTag(name))
 
-    def BinaryTag(self, name: str) -> ScopedTag:  # noqa: N802
+    def BinaryTag(self, name: str) -> ScopedTag:
         return self._wrap(self._target.BinaryTag(name))
 
     def get(self, name: str) -> Optional[ScopedTag]:
@@ -216,7 +216,7 @@ class ScopedEvents(_Forward):
 
 
 class ScopedStates(_Forward):
-    def StateMachine(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+    def StateMachine(self, *args: Any, **kwargs: Any) -> Any:
         sm = self._target.StateMachine(*args, **kwargs)
 
         def stop() -> None:
@@ -228,7 +228,7 @@ class ScopedStates(_Forward):
 
 
 class ScopedAlerts(_Forward):
-    def Alert(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+    def Alert(self, *args: Any, **kwargs: Any) -> Any:
         alert = self._target.Alert(*args, **kwargs)
         self._scope.add(alert.close)
         return alert

@@ -142,7 +142,7 @@ class ScriptRunner:
             previous = _script_env._push({"kaithem": scoped, "hub": self.hub})
             try:
                 exec(code, module.__dict__)  # noqa: S102 - the operator's own script file
-            except Exception as e:  # noqa: BLE001 - a broken script must not stop the hub
+            except Exception as e:  # a broken script must not stop the hub
                 script.status = "error"
                 self._report(script, "loading", e)
                 self._unload(script)
@@ -184,7 +184,7 @@ class ScriptRunner:
             self.kaithem.message.post(
                 ERROR_TOPIC, {"script": script.name, "what": what, "error": script.error}
             )
-        except Exception as e:  # noqa: BLE001 - reporting must not raise
+        except Exception as e:  # reporting must not raise
             _logger.log_warning("hub: could not post a script error: %r" % (e,))
 
     def info(self) -> List[Dict[str, Any]]:

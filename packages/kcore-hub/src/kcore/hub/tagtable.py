@@ -122,7 +122,7 @@ class TagTable:
         for f in self._listeners:
             try:
                 f(name, value, wall, origin)
-            except Exception as e:  # noqa: BLE001 - one listener must not stop the others
+            except Exception as e:  # one listener must not stop the others
                 _logger.log_error("hub: tag listener %r failed for %s: %r" % (f, name, e))
 
     def close(self) -> None:

@@ -238,7 +238,7 @@ def rpi_atexit(signum: object = None, frame: object = None) -> None:
     close_all()
 
 
-def input(bcm_pin: object) -> bool:  # noqa: A001 - the original's name
+def input(bcm_pin: object) -> bool:  # the original's name
     """The level (True = high) of input ``bcm_pin``, read once."""
     for d in _DEVICES:
         if isinstance(d, KButton) and d.bcm_pin == bcm_pin:

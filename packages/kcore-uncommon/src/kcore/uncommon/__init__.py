@@ -13,7 +13,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from kcore.common.platform import PY_VER  # noqa: F401
+from kcore.common.platform import PY_VER
 from kcore.uncommon.capture import Capture, capture_call, exec_wrapper
 from kcore.uncommon.crypto import (
     DEFAULT_SALT,
@@ -48,8 +48,8 @@ _FROM_COMMON = ("FileLock", "popen", "popener", "PopenOutput")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from kcore.common import FileLock, PopenOutput, popen, popener  # noqa: F401
-    from kcore.uncommon.gpg import gpg_symmetric  # noqa: F401
+    from kcore.common import FileLock, PopenOutput, popen, popener
+    from kcore.uncommon.gpg import gpg_symmetric
 
 
 def __getattr__(name: str) -> object:

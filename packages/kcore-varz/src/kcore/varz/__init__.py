@@ -205,7 +205,7 @@ class Store:
         finally:
             lock.release()
 
-    def set(self, var_name: str, value: object) -> None:  # noqa: A003 - the original's name
+    def set(self, var_name: str, value: object) -> None:  # the original's name
         """Set a value: anything, or a zero-argument callable evaluated on read."""
         _check_name(var_name)
         lock = self._lock
@@ -335,7 +335,7 @@ def bump_many(names: "list | tuple") -> None:
     DEFAULT_STORE.bump_many(names)
 
 
-def set(var_name: str, value: object) -> None:  # noqa: A001 - the original's name
+def set(var_name: str, value: object) -> None:  # the original's name
     """Set a value: anything, or a zero-argument callable evaluated on read."""
     DEFAULT_STORE.set(var_name, value)
 

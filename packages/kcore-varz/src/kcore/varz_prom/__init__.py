@@ -416,7 +416,7 @@ def get_prom_instance(name: str, factory: "Callable[..., Any]") -> "Any":
 get = varz.get
 bump = varz.bump
 inc = varz.inc
-set = varz.set  # noqa: A001 - the original's name
+set = varz.set  # the original's name
 stamp = varz.stamp
 reset = varz.reset
 

@@ -254,7 +254,7 @@ def error_response(status: int, message: str) -> Response:
     return Response(message + "\n", status, msg_type=TEXT_PLAIN)
 
 
-def BaseHTTPRequestHandler_to_Request(  # noqa: N802 - the original's name
+def BaseHTTPRequestHandler_to_Request(  # the original's name
     b: "Any", method: str, post_params: "dict | None" = None
 ) -> Request:
     """A Request from a stdlib ``BaseHTTPRequestHandler`` (for programs that

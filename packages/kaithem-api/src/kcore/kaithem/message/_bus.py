@@ -284,7 +284,7 @@ class MessageBus:
                 if f is not None:
                     try:
                         call(f, topic, message, timestamp, annotation)
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         sub.errors += 1
                         self._report_error(sub, topic, exc)
             finally:

@@ -240,7 +240,7 @@ class Subscription:
             if fn is not None:
                 try:
                     self._call(fn, topic, message, timestamp, annotation)
-                except Exception as exc:  # noqa: BLE001 - subscriber errors are reported
+                except Exception as exc:  # subscriber errors are reported
                     self.errors += 1
                     self.bus._report_error(self, topic, exc)
         if done is not None:

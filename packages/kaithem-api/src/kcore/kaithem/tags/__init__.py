@@ -40,7 +40,7 @@ from typing import Any
 
 from kcore.kaithem._support import default_namespace
 from kcore.kaithem.tags._claim import DEFAULT_PRIORITY, Claim, NumericClaim  # noqa: F401
-from kcore.kaithem.tags._errors import (  # noqa: F401 - re-exported
+from kcore.kaithem.tags._errors import (  # re-exported
     TagError,
     TagExistsError,
     TagTypeError,
@@ -52,7 +52,7 @@ from kcore.kaithem.tags._point import (  # noqa: F401 - re-exported
     SUBSCRIBERS_TOPIC,
     GenericTagPointClass,
 )
-from kcore.kaithem.tags._types import (  # noqa: F401 - re-exported
+from kcore.kaithem.tags._types import (  # re-exported
     BinaryTagPointClass,
     NumericTagPointClass,
     ObjectTagPointClass,
@@ -114,7 +114,7 @@ class Namespace:
     def __getitem__(self, name: str) -> _NumericTagPointClass:
         return self._get_or_create(name, NumericTagPointClass)  # type: ignore[no-any-return]
 
-    def NumericTag(self, name: str, min: Any = None, max: Any = None) -> _NumericTagPointClass:  # noqa: N802, A002
+    def NumericTag(self, name: str, min: Any = None, max: Any = None) -> _NumericTagPointClass:
         tag = self._get_or_create(name, NumericTagPointClass)
         if min is not None:
             tag.min = min
@@ -122,13 +122,13 @@ class Namespace:
             tag.max = max
         return tag  # type: ignore[no-any-return]
 
-    def StringTag(self, name: str) -> _StringTagPointClass:  # noqa: N802
+    def StringTag(self, name: str) -> _StringTagPointClass:
         return self._get_or_create(name, StringTagPointClass)  # type: ignore[no-any-return]
 
-    def ObjectTag(self, name: str) -> _ObjectTagPointClass:  # noqa: N802
+    def ObjectTag(self, name: str) -> _ObjectTagPointClass:
         return self._get_or_create(name, ObjectTagPointClass)  # type: ignore[no-any-return]
 
-    def BinaryTag(self, name: str) -> _BinaryTagPointClass:  # noqa: N802
+    def BinaryTag(self, name: str) -> _BinaryTagPointClass:
         return self._get_or_create(name, BinaryTagPointClass)  # type: ignore[no-any-return]
 
     def get(self, name: str) -> _GenericTagPointClass | None:
@@ -174,17 +174,17 @@ def get_tag(name: str) -> NumericTagPointClass:
     return _ns()[name]
 
 
-def NumericTag(name: str, min: Any = None, max: Any = None) -> NumericTagPointClass:  # noqa: N802, A002
+def NumericTag(name: str, min: Any = None, max: Any = None) -> NumericTagPointClass:
     return _ns().NumericTag(name, min, max)
 
 
-def StringTag(name: str) -> StringTagPointClass:  # noqa: N802
+def StringTag(name: str) -> StringTagPointClass:
     return _ns().StringTag(name)
 
 
-def ObjectTag(name: str) -> ObjectTagPointClass:  # noqa: N802
+def ObjectTag(name: str) -> ObjectTagPointClass:
     return _ns().ObjectTag(name)
 
 
-def BinaryTag(name: str) -> BinaryTagPointClass:  # noqa: N802
+def BinaryTag(name: str) -> BinaryTagPointClass:
     return _ns().BinaryTag(name)

@@ -86,7 +86,7 @@ class Claim:
             self._last_fetch = now
             try:
                 raw = getter()
-            except Exception as exc:  # noqa: BLE001 - reading a tag never raises
+            except Exception as exc:  # reading a tag never raises
                 self.tag._report("getter of claim %r" % self.name, exc)
                 return
             if raw is None:
@@ -164,7 +164,7 @@ class Claim:
             tag._arbitrate()
         tag._notify()
 
-    setPriority = set_priority  # noqa: N815 - the original's name
+    setPriority = set_priority  # the original's name
 
     def set_expiration(self, seconds: float, expired_priority: float = 1) -> None:
         """When this claim's data is older than ``seconds``, drop its
@@ -194,7 +194,7 @@ class Claim:
                 tag._arbitrate()
         tag._notify()
 
-    setExpiration = set_expiration  # noqa: N815 - the original's name
+    setExpiration = set_expiration  # the original's name
 
     def _check_expiry(self) -> None:
         self._refresh()
@@ -228,4 +228,4 @@ class NumericClaim(Claim):
         tag: Any = self.tag
         self.set(tag.convert_value(value, unit, to=tag.unit), timestamp, annotation)
 
-    setAs = set_as  # noqa: N815 - the original's name
+    setAs = set_as  # the original's name

@@ -82,7 +82,7 @@ class GenericTagPointClass:
             self._kaithem.runtime.bus.post(
                 ERROR_TOPIC, {"tag": self.name, "what": what, "error": repr(exc)}
             )
-        except Exception as report_exc:  # noqa: BLE001 - reporting must not recurse
+        except Exception as report_exc:  # reporting must not recurse
             _logger.log_warning("could not report an error: %r" % (report_exc,))
 
     def _arbitrate(self) -> None:
@@ -128,7 +128,7 @@ class GenericTagPointClass:
         for f in targets:
             try:
                 f(value, ts, ann)
-            except Exception as exc:  # noqa: BLE001 - a subscriber must not break writers
+            except Exception as exc:  # a subscriber must not break writers
                 self._report("subscriber %r" % (f,), exc)
 
     # -- value ---------------------------------------------------------------------
@@ -170,7 +170,7 @@ class GenericTagPointClass:
         """Name of the active claim."""
         return self._active.name
 
-    currentSource = current_source  # noqa: N815 - the original's name
+    currentSource = current_source  # the original's name
 
     @property
     def claims(self) -> dict[str, Claim]:
@@ -307,7 +307,7 @@ class GenericTagPointClass:
             self._handler = f
             self._update_targets()
 
-    setHandler = set_handler  # noqa: N815 - the original's name
+    setHandler = set_handler  # the original's name
 
     # -- interval polling --------------------------------------------------------
 

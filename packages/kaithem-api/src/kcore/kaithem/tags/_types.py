@@ -23,8 +23,8 @@ class NumericTagPointClass(GenericTagPointClass):
     def __init__(
         self,
         name: str,
-        min: float | None = None,  # noqa: A002 - the original's name
-        max: float | None = None,  # noqa: A002
+        min: float | None = None,  # the original's name
+        max: float | None = None,
         *,
         kaithem: Any = None,
     ) -> None:
@@ -126,7 +126,7 @@ class NumericTagPointClass(GenericTagPointClass):
     def display_units(self, v: str | None) -> None:
         self._display_units = v
 
-    displayUnits = display_units  # noqa: N815 - the original's name
+    displayUnits = display_units  # the original's name
 
     def convert_value(self, value: float, unit: str, to: str | None = None) -> float:
         """Convert ``value`` from ``unit`` to ``to`` (default: the tag's unit)."""
@@ -141,7 +141,7 @@ class NumericTagPointClass(GenericTagPointClass):
             raise TagError("tag %s has no unit to convert from" % self.name)
         return float(self._kaithem.units.convert(self.value, self._unit, unit))
 
-    convertTo = convert_to  # noqa: N815 - the original's name
+    convertTo = convert_to  # the original's name
 
 
 class StringTagPointClass(GenericTagPointClass):

@@ -339,7 +339,7 @@ class Namespace:
         C.require_current("serve_file")
         raise ServeFile(path, contenttype, name)
 
-    serveFile = serve_file  # noqa: N815 - the original's name
+    serveFile = serve_file  # the original's name
 
     def csrf_token(self) -> str:
         """The CSRF token forms of this visitor must send (field ``__csrf``,
@@ -369,7 +369,7 @@ class Namespace:
         for key, fn in list(self.nav_bar_plugins.items()):
             try:
                 item = fn()
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break pages
+            except Exception as exc:  # a broken plugin must not break pages
                 from kcore.common import logger
 
                 logger.log_error("nav bar plugin %r failed: %r" % (key, exc))
@@ -430,4 +430,4 @@ def serve_file(path: Any, contenttype: str = "", name: str | None = None) -> Non
     _ns().serve_file(path, contenttype, name)
 
 
-serveFile = serve_file  # noqa: N816 - the original's name
+serveFile = serve_file  # the original's name

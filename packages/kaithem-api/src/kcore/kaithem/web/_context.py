@@ -29,7 +29,7 @@ class UnsafeRedirect(WebError, ValueError):
     """``goto()`` was asked to send the browser to another site."""
 
 
-class WebInterrupt(Exception):  # noqa: N818 - an interrupt, not an error
+class WebInterrupt(Exception):  # an interrupt, not an error
     """Raised inside a handler to make the server answer something else."""
 
 

@@ -181,7 +181,7 @@ def file_response(f: C.ServeFile) -> Any:
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the stream
+            fh = open(path, "rb")  # closed by the stream
             size = os.fstat(fh.fileno()).st_size
         except OSError:
             return Response("file not found\n", 404, msg_type=TEXT)

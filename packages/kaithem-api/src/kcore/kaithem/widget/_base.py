@@ -67,7 +67,7 @@ class Widget:
     client_writable = True
     stream_echo = False  # echo browser writes as messages (every one arrives)
 
-    def __init__(self, *, id: str | None = None, kaithem: Any = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, kaithem: Any = None) -> None:
         if kaithem is None:
             kaithem = type(self)._kaithem
         if kaithem is None:
@@ -150,7 +150,7 @@ class Widget:
             if conn.id == connection_id:
                 conn.offer_stream(fragment)
 
-    sendTo = send_to  # noqa: N815 - the original's name
+    sendTo = send_to  # the original's name
 
     def _push(self) -> None:
         """Push the current value (lock held by the caller or not needed)."""
@@ -183,7 +183,7 @@ class Widget:
                 continue
             try:
                 f(*args)
-            except Exception as e:  # noqa: BLE001 - a callback must not break the writer
+            except Exception as e:  # a callback must not break the writer
                 self._hub.report("%s callback %r" % (self.id, f), e)
                 first = first or e
         return first
@@ -255,7 +255,7 @@ class Widget:
         """Hook: a browser subscribed (the default calls ``onNewSubscriber``)."""
         self.onNewSubscriber(user, connection_id)
 
-    def onNewSubscriber(self, user: str, connection_id: str) -> None:  # noqa: N802
+    def onNewSubscriber(self, user: str, connection_id: str) -> None:
         pass
 
     def on_request(self, user: str, connection_id: str) -> Any:
@@ -266,7 +266,7 @@ class Widget:
         self._last_subscriber = time.monotonic()
         try:
             self.on_new_subscriber(conn.effective_user, conn.id)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self._hub.report("%s on_new_subscriber" % self.id, e)
         with self._lock:
             self._hub.add_subscriber(self.id, conn)
@@ -284,7 +284,7 @@ class Widget:
             return True
         return time.monotonic() - self._last_subscriber < 30
 
-    stillActive = still_active  # noqa: N815
+    stillActive = still_active
 
     # -- tags -------------------------------------------------------------------------------
 

@@ -236,14 +236,14 @@ class Outbox:
             send("[" + ",".join(batch) + "]")
             self.frames += 1
             return True
-        except Exception:  # noqa: BLE001 - WebSocketClosed, OSError: the browser is gone
+        except Exception:  # WebSocketClosed, OSError: the browser is gone
             self._gone()
             return False
 
     def _finish(self, closing: tuple[int, str]) -> None:
         try:
             self.ws.close(*closing)
-        except Exception:  # noqa: BLE001, S110 - closing a dead socket: nothing to do
+        except Exception:  # noqa: S110 - closing a dead socket: nothing to do
             pass
         self._gone()
 
@@ -311,7 +311,7 @@ class SenderPool:
                     return
                 try:
                     outbox.fast_flush()
-                except Exception as e:  # noqa: BLE001 - one socket must not stop the lane
+                except Exception as e:  # one socket must not stop the lane
                     from kcore.common import logger
 
                     logger.log_error("widget sender failed: %r" % (e,))

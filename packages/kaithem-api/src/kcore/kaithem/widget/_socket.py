@@ -200,7 +200,7 @@ class Connection:
         except WidgetError as e:
             self.error(str(e), wid)
             self._restore(widget)
-        except Exception as e:  # noqa: BLE001 - a bad callback must not kill the socket
+        except Exception as e:  # a bad callback must not kill the socket
             _logger.log_error("widget %s: handling a browser change failed: %r" % (wid, e))
             self.error("the server could not handle this change", wid)
 
@@ -209,7 +209,7 @@ class Connection:
         if widget.id in self.subscriptions and not widget.no_on_connect_data:
             try:
                 widget._snapshot(self)
-            except Exception as e:  # noqa: BLE001 - a broken on_request must not kill the socket
+            except Exception as e:  # a broken on_request must not kill the socket
                 _logger.log_error("widget %s: on_request failed: %r" % (widget.id, e))
 
     def still_allowed(self) -> bool:

@@ -54,7 +54,7 @@ class DynamicSpan(Widget):
 
     client_writable = False
 
-    def __init__(self, extraInfo: Any = None, *, max_length: int = 255, **kw: Any) -> None:  # noqa: N803
+    def __init__(self, extraInfo: Any = None, *, max_length: int = 255, **kw: Any) -> None:
         self.extra_info = extraInfo
         self.max_length = max_length
         super().__init__(**kw)
@@ -67,7 +67,7 @@ class DynamicSpan(Widget):
             return value
         return str(value)[: self.max_length]
 
-    def render(self, type: str = "span") -> Markup:  # noqa: A002
+    def render(self, type: str = "span") -> Markup:
         content = _text(self.value) if self._visible_in_page() else ""
         return Markup('<span class="kw-span" %s>%s</span>' % (self._attrs("span"), content))
 
@@ -82,7 +82,7 @@ class TimeWidget(Widget):
     def on_request(self, user: str, connection_id: str) -> Any:
         return time.strftime("%Y-%m-%d %H:%M:%S")
 
-    def render(self, type: str = "widget") -> Markup:  # noqa: A002
+    def render(self, type: str = "widget") -> Markup:
         cls = "kw-time-inline" if type == "inline" else "kw-time"
         script = (
             "<script>(function(s){function u(){s.textContent=new Date().toLocaleTimeString()}"
@@ -104,7 +104,7 @@ class Button(Widget):
             raise WidgetError("a button sends 'pushed' or 'released', not %r" % (value,))
         return value
 
-    def render(self, content: Any, type: str = "default") -> Markup:  # noqa: A002
+    def render(self, content: Any, type: str = "default") -> Markup:
         if type not in ("default", "trigger"):
             raise WidgetError("Button.render(type=...) is 'default' or 'trigger', not %r" % type)
         button = '<button type="button" class="kw-button%s" %s%s>%s</button>' % (
@@ -129,7 +129,7 @@ class Meter(Widget):
 
     client_writable = False
 
-    def __init__(self, *, unit: str = "", displayUnits: str | None = None, **kw: Any) -> None:  # noqa: N803
+    def __init__(self, *, unit: str = "", displayUnits: str | None = None, **kw: Any) -> None:
         limits = {}
         for name in ("high", "high_warn", "low", "low_warn", "min", "max"):
             if kw.get(name) is not None:
@@ -200,7 +200,7 @@ class Slider(Widget):
     rounded to the step. ``render(unit, label, type="realtime")`` sends while
     it moves; ``type="onrelease"`` only when let go."""
 
-    def __init__(self, min: float = 0, max: float = 100, step: float = 0.1, **kw: Any) -> None:  # noqa: A002
+    def __init__(self, min: float = 0, max: float = 100, step: float = 0.1, **kw: Any) -> None:
         self.min = _number(min, "Slider min")
         self.max = _number(max, "Slider max")
         self.step = _number(step, "Slider step")
@@ -216,7 +216,7 @@ class Slider(Widget):
         steps = round((v - self.min) / self.step)
         return round(min(self.max, self.min + steps * self.step), 10)
 
-    def render(self, unit: str | None = None, label: Any = None, type: str = "realtime") -> Markup:  # noqa: A002
+    def render(self, unit: str | None = None, label: Any = None, type: str = "realtime") -> Markup:
         if type not in ("realtime", "onrelease"):
             raise WidgetError(
                 "Slider.render(type=...) is 'realtime' or 'onrelease', not %r" % type
