@@ -51,15 +51,7 @@ class Layout:
                 self.module_owner[m] = d
 
     def modules(self, dist: str) -> list[str]:
-        wheel = self._pyproject[dist].get("tool", {}).get("hatch", {}).get("build", {})
-        wheel = wheel.get("targets", {}).get("wheel", {})
-        out = []
-        for entry in wheel.get("only-include", []):
-            rel = entry[len("src/") :] if entry.startswith("src/") else entry
-            if rel.endswith(".py"):
-                rel = rel[: -len(".py")]
-            out.append(rel.replace("/", "."))
-        return out
+        return workspace.wheel_modules(self._pyproject[dist])
 
     def declared(self, dist: str) -> set[str]:
         """Sibling distributions `dist` names directly, in dependencies or any extra."""

@@ -91,7 +91,12 @@ def test_extras(dist: str) -> list[str]:
 
 def modules(dist: str) -> list[str]:
     """Import names the distribution's wheel ships, from its only-include list."""
-    wheel = pyproject(dist).get("tool", {}).get("hatch", {}).get("build", {})
+    return wheel_modules(pyproject(dist))
+
+
+def wheel_modules(project: dict) -> list[str]:
+    """Import names a parsed pyproject.toml's wheel ships (its only-include list)."""
+    wheel = project.get("tool", {}).get("hatch", {}).get("build", {})
     wheel = wheel.get("targets", {}).get("wheel", {})
     out = []
     for entry in wheel.get("only-include", []):
