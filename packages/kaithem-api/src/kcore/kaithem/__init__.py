@@ -1,9 +1,8 @@
 """The Kaithem scripting API as a library: ``from kcore.kaithem import kaithem``.
 
-The original is a process of global singletons that start threads when
-imported. Here everything belongs to a :class:`Kaithem` instance that owns
-its scheduler, worker pool, message bus and registries and has
-``start()``/``close()``, so tests and programs can run several in isolation.
+Everything belongs to a :class:`Kaithem` instance that owns its scheduler,
+worker pool, message bus and registries and has ``start()``/``close()``, so
+tests and programs can run several in isolation.
 The module-level ``kaithem`` object is one such instance, created on first
 use: importing this package starts nothing.
 

@@ -2,15 +2,15 @@
 pool (:mod:`kcore.kaithem._workers`), a scheduler on the runtime's clock and
 the message bus.
 
-Why not the original's globals: its scheduler used the wall clock (an NTP step
-moved every timer), held every job by weak reference (a lambda silently never
-ran), and started threads at import. Here :class:`Scheduler` is one thread
-sleeping on a condition until the next job is due (woken early when an earlier
-job is added). Jobs are held strongly unless ``weak=True`` is asked for; due
-jobs run on the worker pool, and a repeating job never overlaps itself (a run
-that is still busy makes the next one skip). Time comes from an injectable
-clock (:mod:`kcore.kaithem._clock`; ``Kaithem(clock=ManualClock())`` in
-tests). No thread exists before the first task, job or
+Why this shape: on the wall clock an NTP step would move every timer; a job
+held by weak reference (a lambda) would silently never run; and threads started
+at import would be a side effect of importing. So :class:`Scheduler` is one
+thread sleeping on a condition until the next job is due (woken early when an
+earlier job is added). Jobs are held strongly unless ``weak=True`` is asked
+for; due jobs run on the worker pool, and a repeating job never overlaps itself
+(a run that is still busy makes the next one skip). Time comes from an
+injectable clock (:mod:`kcore.kaithem._clock`; ``Kaithem(clock=ManualClock())``
+in tests). No thread exists before the first task, job or
 :meth:`Runtime.start`; :meth:`Runtime.close` stops and joins every thread.
 """
 

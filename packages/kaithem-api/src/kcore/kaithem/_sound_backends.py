@@ -42,7 +42,7 @@ def amplitude(volume: float) -> float:
 
 class Player:
     """One sound being played. Back ends without live control (aplay, sox)
-    ignore ``set_volume``/``pause``/``resume``, as the original's did."""
+    ignore ``set_volume``/``pause``/``resume``, so code written for mpv runs on them."""
 
     supports_volume = False
 

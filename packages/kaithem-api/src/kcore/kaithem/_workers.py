@@ -1,16 +1,16 @@
 """The worker pool of one Kaithem runtime.
 
-:class:`WorkerPool` is FIFO with a fixed maximum of threads and a bounded
-queue (the original popped an unbounded deque LIFO). A task submitted while
-every started thread is busy (a thread woken for an earlier task but not yet
-running it counts as busy) starts a new thread, up to the maximum, so one
-blocking task never holds up another while the pool has room. When the pool
-is full the task waits in the queue: that **stall** is counted in
-``stalls`` and reported to ``on_stall`` at once (then at most once a
-second). Overflow policy when the queue is full too: **caller runs** -- the
-task runs in the submitting thread, so nothing is lost and a flooding
-producer is slowed down to the pool's pace. Task errors are logged through
-``kcore.common.logger`` and passed to ``on_error`` (the runtime posts them on
+:class:`WorkerPool` is FIFO (tasks start in the order given) with a fixed
+maximum of threads and a bounded queue (a flood cannot exhaust memory). A task
+submitted while every started thread is busy (a thread woken for an earlier
+task but not yet running it counts as busy) starts a new thread, up to the
+maximum, so one blocking task never holds up another while the pool has room.
+When the pool is full the task waits in the queue: that **stall** is counted in
+``stalls`` and reported to ``on_stall`` at once (then at most once a second).
+Overflow policy when the queue is full too: **caller runs** -- the task runs in
+the submitting thread, so nothing is lost and a flooding producer is slowed
+down to the pool's pace. Task errors are logged through ``kcore.common.logger``
+and passed to ``on_error`` (the runtime posts them on
 ``/system/errors/workers``). Threads start on demand (none before the first
 task) and are joined by :meth:`WorkerPool.close`.
 """

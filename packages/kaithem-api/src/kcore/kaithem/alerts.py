@@ -17,8 +17,8 @@ error          --          --               normal         --
 =============  ==========  ===============  =============  =====================
 
 ``error(msg)`` goes to ``error`` from any state; an alert in ``error`` is
-shown and counted like an active alert of priority ``error`` (the original's
-was invisible). Every change posts the visible alerts on
+shown and counted like an active alert of priority ``error``, so a failing
+alert is never silent. Every change posts the visible alerts on
 ``/system/alerts/state`` and the highest unacknowledged priority name on
 ``/system/alerts/level``; becoming active posts a notice on
 ``/system/notifications[/warnings|/errors]``.

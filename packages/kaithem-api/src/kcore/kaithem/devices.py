@@ -3,13 +3,12 @@ the ``device_types`` registry of driver classes.
 
 Devices are looked up by name, ``kaithem.devices["Kitchen Light"]``, or as an
 attribute when the name is an identifier that does not clash with a method
-(``kaithem.devices.kitchen``). Unlike the original (where devices could only
-be made by the UI), code can create them: register a driver class in
-``device_types`` and call :meth:`Namespace.create`, or build a device and
-:meth:`Namespace.add` it. The registry holds devices strongly until
-:meth:`Namespace.remove` (which closes them) or ``kaithem.close()``.
-Prefer looking devices up each time over keeping references: a device
-replaced under the same name is a new object.
+(``kaithem.devices.kitchen``). There is no UI to make devices, so code creates
+them: register a driver class in ``device_types`` and call
+:meth:`Namespace.create`, or build a device and :meth:`Namespace.add` it. The
+registry holds devices strongly until :meth:`Namespace.remove` (which closes
+them) or ``kaithem.close()``. Prefer looking devices up each time over keeping
+references: a device replaced under the same name is a new object.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 runs ``action()`` once, the first time the trigger goes from false to true
 (a trigger already true fires at the first poll). ``after(delay, action)``
 runs ``action()`` once, ``delay`` seconds later (monotonic clock). Both hold
-their functions strongly (the original held ``after``'s action weakly, so a
-lambda never ran) and return an :class:`Event` handle with ``cancel()``.
+their functions strongly (a lambda held weakly would be collected before it
+ran) and return an :class:`Event` handle with ``cancel()``.
 Errors are logged and posted to ``/system/errors/events``; a failing trigger
 backs off for ``ERROR_BACKOFF`` seconds.
 """

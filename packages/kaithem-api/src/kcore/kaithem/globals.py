@@ -1,9 +1,8 @@
 """``kaithem.globals``: a place for user code to hang shared attributes.
 
-One per :class:`~kcore.kaithem.Kaithem` instance (the original had one per
-process), so separate instances and tests do not see each other's values.
-Any attribute name is free for users: the object itself has no public
-attributes or methods apart from dunders.
+One per :class:`~kcore.kaithem.Kaithem` instance, so separate instances and
+tests do not see each other's values. Any attribute name is free for users:
+the object itself has no public attributes or methods apart from dunders.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ libfluidsynth), with instruments chosen by General MIDI name.
 
 ``FluidSynth()`` loads a soundfont (default: the first of
 :data:`DEFAULT_SOUNDFONTS` that exists, e.g. Debian's ``fluid-soundfont-gm``)
-and starts an audio driver, as Kaithem did; ``FluidSynth(audio_driver=None)``
+and starts an audio driver, as Kaithem code expects; ``FluidSynth(audio_driver=None)``
 starts none, and :meth:`FluidSynth.render` then renders the notes into a
 buffer of samples, with no sound card at all.
 

@@ -4,7 +4,7 @@ Formats: ``.json``, ``.toml``, ``.yaml``, ``.txt`` (also ``.md``, ``.rst``) and
 ``.bin``, each optionally compressed as ``.gz`` or ``.bz2`` (``foo.json.gz``).
 
 Relative names resolve under ``<vardir>/data`` of the owning :class:`Kaithem`
-instance (what the original's help page promised but its code never did).
+instance, as Kaithem's help page documents.
 A name that leaves ``<vardir>/data`` once normalised (``../x``, ``/etc/x``,
 ``~/x``) is refused with :class:`PathError`, unless it lies under one of the
 directories of config ``persist-roots`` (an explicit opt-in); nothing is
@@ -137,8 +137,8 @@ def _toml_dumps(data: Any) -> str:
 def _yaml_dumps(data: Any) -> str:
     import yaml
 
-    # safe_dump: what is written can always be read back by safe_load (the
-    # original used yaml.dump, whose !!python/tuple tags its loader refused).
+    # safe_dump: what is written can always be read back by safe_load (yaml.dump
+    # writes tags such as !!python/tuple, which safe_load refuses).
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
@@ -205,8 +205,8 @@ def _compress(payload: bytes, compression: str) -> bytes:
     if compression == ".bz2":
         import bz2
 
-        # One-shot compress() returns every block; the original kept only the
-        # flush() of a BZ2Compressor and lost all but the last ~900 kB block.
+        # One-shot compress() returns every block (a BZ2Compressor's flush()
+        # alone returns only what compress() calls have not returned yet).
         return bz2.compress(payload)
     return payload
 

@@ -10,9 +10,7 @@ Here the host application publishes them with :meth:`Namespace.add` (or
     ("lights", "kitchen") in kaithem.resource    # -> True
     kaithem.resource.module("lights")            # -> {"kitchen": ...}
 
-References are strong: a resource stays until removed. (The original stored
-its ResourceAPI in a weak dictionary, so it was collected at once and
-``kaithem.resource`` raised AttributeError.)
+References are strong: a resource stays until removed.
 """
 
 from __future__ import annotations

@@ -121,8 +121,9 @@ class StateMachine:
         rules: dict | None = None,
     ) -> None:
         """Add (or replace) a state. ``enter``/``exit`` take no arguments.
-        Positional order follows the help page (name, enter, exit); the
-        original's ``rules`` argument is keyword-only here."""
+        Positional order follows the help page (name, enter, exit); ``rules``
+        is keyword-only, so a call passing rules second (the order of the
+        original's code) raises :class:`StateError` instead of being misread."""
         _check_name(name)
         for what, f in (("enter", enter), ("exit", exit)):
             if f is not None and not callable(f):

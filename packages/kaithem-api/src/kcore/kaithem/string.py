@@ -1,9 +1,9 @@
 """``kaithem.string``: human-readable times and numbers.
 
-Fixed against the original: ``si_format`` handles negative numbers and zero,
-switches prefix at exactly 1000 (1000 is "1K", not "1000") and never prints
-"1000K"; ``format_time_interval`` works on the exact decimal value, so 0.5 s
-is "500ms", not "499ms 1000us".
+``si_format`` handles negative numbers and zero, switches prefix at exactly
+1000 (1000 is "1K") and never prints "1000K"; ``format_time_interval`` works
+on the exact decimal value, so 0.5 s is "500ms" (binary floating point would
+give "499ms 1000us").
 """
 
 from __future__ import annotations

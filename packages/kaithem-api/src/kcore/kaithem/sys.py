@@ -1,9 +1,8 @@
 """``kaithem.sys``: run programs and find them.
 
-The original ran every command through the shell (``shell=True``) and never
-waited for background children, which stayed zombies until the server exited.
-Here commands are argument lists (``["ls", "-l", path]``: no quoting, no
-injection); a string is run by the shell only with an explicit ``shell=True``.
+Commands are argument lists (``["ls", "-l", path]``: no quoting, and no shell
+to inject commands into through a value); a string is run by the shell only
+with an explicit ``shell=True``.
 Background children are waited for by a small reaper thread each, so they
 never linger as zombies.
 """

@@ -2,9 +2,9 @@
 
 Sun events come from astral for the observer's **local** date: by default the
 calendar of local mean solar time at the longitude (UTC + lon/15 h), where
-sunrise, noon and sunset of one date always fall in order. The original used
-the UTC date, so west of Greenwich sunset came before sunrise and ``is_day``
-was always false there.
+sunrise, noon and sunset of one date always fall in order (with the UTC date,
+west of Greenwich sunset would come before sunrise and ``is_day`` would always
+be false).
 
 Every function takes its inputs explicitly (astral style): coordinates
 ``lat``/``lon`` (else the instance's ``location``), a ``date`` and a ``now``

@@ -2,13 +2,13 @@
 
 A user belongs to groups; a group grants permissions (free-form strings
 such as ``"/admin/settings.edit"``). :meth:`Namespace.check_permission`
-follows the original's rules:
+follows the original's rules, except that it denies by default:
 
 * ``__never__`` is never granted and ``__guest__`` always is (to users that
   exist);
 * a user with ``__all_permissions__`` has every permission;
 * whatever the ``__guest__`` account has, every user has;
-* an unknown user has nothing (the original gave it the guest's rights).
+* an unknown user has nothing.
 
 Passwords are stored as scrypt hashes (``hashlib.scrypt``, 16-byte random
 salt, parameters kept with each hash) and compared in constant time. Only
@@ -21,7 +21,7 @@ users file, ``<vardir>/users/users.json`` (or ``config["users_file"]``),
 is written through ``kaithem.persist`` atomically and created 0600; it is
 read on first use, not at import. When a user loses a permission,
 ``/system/permissions/rmfromuser`` is posted with ``[user, permission]``
-(as the original did), so open sessions can be cut.
+(the original's topic and message), so open sessions can be cut.
 """
 
 from __future__ import annotations

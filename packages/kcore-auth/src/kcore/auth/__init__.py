@@ -63,7 +63,7 @@ from kcore.auth.tokens import (
 from kcore.auth.web import WebAuthHook, web_auth_hook
 from kcore.common.platform import PY_VER
 
-# The original's in-memory replay table, now owned by REPLAY_GUARD (locked).
+# The original's name for the in-memory replay table, which REPLAY_GUARD owns (and locks).
 LAST_RECEIVED_TIMES = REPLAY_GUARD.last
 
 TYPE_CHECKING = False

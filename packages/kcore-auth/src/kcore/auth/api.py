@@ -36,7 +36,7 @@ def debug_msg(msg: str) -> None:
 
 
 def hasher(plaintext: str) -> str:
-    """SHA-256 hex of the UTF-8 text (the original used SHA-1)."""
+    """SHA-256 hex of the UTF-8 text (SHA-1 is no longer collision-resistant)."""
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 

@@ -201,7 +201,8 @@ def _run(args: argparse.Namespace) -> int:
             print("time sent: None")
         return 0 if r.ok else -1
     if args.command is not None:
-        # Like the original, no -p means the empty password here (and -p - works too).
+        # No -p means the empty password here, as scripts written for the original
+        # k_auth expect (and -p - works too).
         pw = _resolve(args.password, "password", dash_means_empty=True) or ""
         print(generate_token(args.command, args.username, pw, args.hostname))
         return 0

@@ -3,7 +3,7 @@
 Sources, first valid one wins:
 
 1. ``$PUID`` (verbatim; the documented override for containers and tests),
-   read again at every use, as the original did;
+   read again at every use, as existing setups expect;
 2. ``/etc/machine-id``, then ``/var/lib/dbus/machine-id`` — inside a
    container only if bind-mounted from the host (an image's copy is shared by
    every container started from it, so it identifies nothing);
@@ -14,8 +14,8 @@ Sources, first valid one wins:
 The hardware sources (2-4) are read once per process and cached (never a
 command per token). Values that are empty, all zeros/ones, or known firmware
 placeholders are skipped. Nothing found raises :class:`MachineIdentityError`
-naming what was tried: the original silently fell back to a constant in
-containers.
+naming what was tried: a silent fallback to a constant would give every
+container the same identity.
 
 The raw id never leaves this module: the identity is a keyed SHA-256 of it
 (``v3p:<source>:<32 hex>``), as machine-id(5) recommends.

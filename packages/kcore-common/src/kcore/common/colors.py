@@ -3,8 +3,7 @@
 Colour is used only when the stream the text is meant for is a terminal and
 the user has not asked for plain text with ``NO_COLOR`` (https://no-color.org).
 Text is always delivered: a pipe or a log file just gets it without escape
-codes. (The original looked at *stdin*, and printed nothing at all when stdin
-was not a terminal.)
+codes.
 """
 
 import sys

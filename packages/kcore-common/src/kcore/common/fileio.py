@@ -2,8 +2,8 @@
 (if asked to), plus an atomic file writer for files that must never be seen
 half-written or with too-open permissions.
 
-Error reporting with ``wrap_exceptions=True``: the helpers return False as
-the original did, and the exception is kept: :func:`last_error` returns the
+Error reporting with ``wrap_exceptions=True``: the helpers return False, as
+existing callers expect, and the exception is kept: :func:`last_error` returns the
 most recent one (process-wide), and it is logged at DEBUG as
 ``"<function>: cannot ... <filename>: <ExceptionType> errno <n>"`` (never the
 data). Pass ``wrap_exceptions=False`` to get the exception raised instead.

@@ -614,7 +614,7 @@ def _errtext(e: BaseException) -> str:
 
 # The process default logger and the original's module-level API. These are
 # bound methods of the one default instance, so there is no module state to
-# go stale (the original's globals could be rebound behind the logger's back).
+# go stale (a module global could be rebound behind the logger's back).
 #: The default logger's counters. kcore.varz uses this very dict as its store
 #: (``varz.VARZ``), so they are real varz keys; kcore-common never imports varz.
 COUNTERS = {}  # type: dict

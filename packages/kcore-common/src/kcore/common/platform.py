@@ -1,8 +1,8 @@
 """Which Python we run on, decided once, and the shims that hide the gaps.
 
 Everything platform-dependent in kcore asks this module instead of probing
-for itself: the original probed ``/boot_out.txt`` in five places, so a stray
-file could flip a Linux box into "CircuitPython mode".
+for itself: probing files such as ``/boot_out.txt`` here and there would let a
+stray file flip a Linux box into "CircuitPython mode".
 
 The clock shim: delays need a monotonic clock, and the three platforms spell
 it differently (CPython ``time.monotonic_ns``; CircuitPython

@@ -48,7 +48,7 @@ class PopenOutput:
     def __str__(self) -> str:
         out = self.out
         if out is None:
-            return ""  # still running: no output yet (the original raised TypeError)
+            return ""  # still running: no output yet
         return out if isinstance(out, str) else str(out)
 
 
@@ -115,7 +115,7 @@ def _run(
         result.stdout, result.stderr = stdout, stderr
         result.returncode = proc.returncode
         result.ok = proc.returncode == 0
-    except Exception as e:  # the original's contract: report, don't raise
+    except Exception as e:  # callers check .ok: report in the result, never raise
         result.ok = False
         result.returncode = 255
         result.stdout = result.stderr = None

@@ -123,7 +123,7 @@ PRINTABLE_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 
 def random_printable(len: int = 16, charset: str = PRINTABLE_CHARSET) -> str:
     """A random string from ``charset``, drawn with :mod:`secrets` (fit for
-    passwords and cookies; the original used :mod:`random`)."""
+    passwords and cookies, where :mod:`random`'s output could be predicted)."""
     import secrets
 
     if isinstance(len, bool) or not isinstance(len, int) or len < 0:

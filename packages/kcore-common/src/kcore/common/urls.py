@@ -10,9 +10,8 @@ quoting measured faster than urllib's and is used everywhere. The pure
 versions stay importable as ``py_quote`` and friends and are tested
 against ``urllib.parse``.
 
-The original's "poor man's" table-driven quoting (14 characters, leaving
-``%&?#`` unescaped) is gone; its names are kept as aliases of the correct
-functions.
+The names of the older table-driven helpers are kept, as aliases of these
+functions, for programs written for the original kcore.
 """
 
 from kcore.common import platform
@@ -393,7 +392,7 @@ def py_urlencode(
 # ----------------------------------------------- the original's old names
 
 # The original's 14-entry unquote table, kept for code that reads it; the
-# functions below no longer use it (they handle every character).
+# functions below do not use it (they handle every character).
 UNQUOTE_REPLACEMENTS = {
     "%20": " ",
     "%22": '"',

@@ -1,10 +1,10 @@
 """Tiny HTML builders (pages, tables, select boxes, redirects) that escape by default.
 
-The original's builders pasted every argument into the markup verbatim, so any
-data that reached a page (a varz value, a logged path, a flag) could inject
-script. Here every value is text and gets escaped, unless the caller marks it
-as already-safe HTML with :func:`raw` (or it is a :class:`Markup`, which every
-builder returns, so builders nest without double escaping).
+Any data that reaches a page (a varz value, a logged path, a flag) may come
+from an attacker, and pasted in verbatim it could inject script. So every value
+is text and gets escaped, unless the caller marks it as already-safe HTML with
+:func:`raw` (or it is a :class:`Markup`, which every builder returns, so
+builders nest without double escaping).
 
 Formats (whitespace, skeleton, attribute order) are the original's, so pages
 look the same. CircuitPython/MicroPython-safe: no imports beyond kcore.common.
@@ -278,7 +278,8 @@ def html_page_wrap(
     if title is not None and title != "":
         out.append("  <title>%s</title>\n" % _h(title))
     for href in _items(css, "css"):
-        # The original puts no newline after a stylesheet link; kept as is.
+        # No newline after a stylesheet link: pages stay byte for byte those that
+        # programs written for the original kcore produce.
         out.append('  <link href="%s" rel="stylesheet">' % _safe_url(href, "css URL"))
     for head in _items(other_heads, "other_heads"):
         out.append("  %s\n" % _h(head))

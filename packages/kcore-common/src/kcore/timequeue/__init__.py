@@ -1,8 +1,8 @@
 """A cooperative timer queue: run functions after a delay, repeatedly, at a wall-clock
 time, or every day at hh:mm; call :meth:`TimeQueue.check` from your main loop.
 
-Two clocks, never mixed (the original compared times of day with uptime, so daily
-events fired at the wrong moment):
+Two clocks, never mixed (a time of day compared with uptime would fire daily events
+at the wrong moment):
 
 * delays and ``repeat_after_ms`` run on the **monotonic** clock
   (``kcore.common.platform.monotonic_ms``): setting the wall clock does not move them;

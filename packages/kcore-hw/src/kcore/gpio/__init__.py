@@ -228,7 +228,8 @@ def check(now_ms: "Optional[int]" = None) -> int:
 
 
 def close_all() -> None:
-    """Close every open device (what the original did at exit and on SIGTERM)."""
+    """Close every open device. Call it at exit or from your own SIGTERM handler:
+    a library does not replace the program's signal handlers."""
     for d in list(_DEVICES):
         d.close()
 

@@ -1,8 +1,8 @@
 """The Raspberry Pi 40-pin header: names, BCM numbers and physical pin numbers.
 
 Data plus three look-ups, so a program can say ``by_name("SDA").bcm`` instead
-of keeping its own copy of the pin-out. Every name is unique (the original
-listed ``gnd#7`` twice); power and ground pins have ``bcm=None``.
+of keeping its own copy of the pin-out. Every name is unique, so look-ups by
+name are unambiguous; power and ground pins have ``bcm=None``.
 """
 
 from dataclasses import dataclass

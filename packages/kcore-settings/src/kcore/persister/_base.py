@@ -102,9 +102,10 @@ class Persister:
     ``cache`` (the value) and ``cache_mtime`` (the file signature the cache was
     read from or written to) are public.
 
-    ``file_format='repr'`` (the default) writes ``repr()`` text, as the original
-    kcore did; ``'json'`` writes JSON where the value allows it. Both are read
-    back whatever the setting, and neither is ever evaluated.
+    ``file_format='repr'`` (the default) writes ``repr()`` text, the original
+    kcore's format, so existing files and tools keep working; ``'json'``
+    writes JSON where the value allows it. Both are read back whatever the
+    setting, and neither is ever evaluated.
     """
 
     def __init__(
@@ -348,8 +349,7 @@ class Persister:
     def set_data(self, data: Any = None) -> None:
         """Replace the value (None: keep the cache) and save it.
 
-        Falsy values such as ``0``, ``''``, ``[]`` and ``{}`` are stored (the
-        original ignored them).
+        Falsy values such as ``0``, ``''``, ``[]`` and ``{}`` are stored.
         """
         with self.thread_lock:
             if data is not None:

@@ -1,7 +1,8 @@
 """Python-literal text both ways, e.g. ``Rec(name='x', n=datetime.date(2030, 1, 2))``.
 
 Why: the persister files are ``repr()`` lines (the format people already have
-and edit by hand), and the original read them with ``eval``. Here:
+and edit by hand), and reading them with ``eval`` would run whatever a file
+holds. Here:
 
 * :class:`SafeEval` walks the syntax tree itself and only ever builds literals
   (str, bytes, numbers, True/False/None, list, tuple, set, dict) and calls an

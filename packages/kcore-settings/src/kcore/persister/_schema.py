@@ -1,10 +1,11 @@
 """Converters between dataclass instances and JSON values, built from the fields.
 
-Why: the original wrote ``repr()`` and read it back with ``eval``; here the
-dataclass's own field types are the schema. Every value read is checked
-against its field type (a wrong type, an unknown field or a missing one is an
-error), and types JSON lacks are mapped explicitly (datetime -> ISO text,
-tuple/set -> list, nested dataclass -> object, Enum -> its value).
+Why: ``repr()`` text read back with ``eval`` would run whatever the file holds;
+here nothing is evaluated and the dataclass's own field types are the schema.
+Every value read is checked against its field type (a wrong type, an unknown
+field or a missing one is an error), and types JSON lacks are mapped explicitly
+(datetime -> ISO text, tuple/set -> list, nested dataclass -> object, Enum ->
+its value).
 
 Readers accept both the JSON form and the native Python form of a value, so
 the same converters serve the JSON files and the ``field = value`` files.

@@ -62,7 +62,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> str:
-    # HOME is computed when read, not at import (the original could raise at import).
+    # HOME is computed when read, not at import: an import must not fail (no TTY,
+    # no login name) and must not freeze a value the environment may still change.
     if name == "HOME":
         return home_dir()
     raise AttributeError("module 'kcore.settings' has no attribute %r" % name)

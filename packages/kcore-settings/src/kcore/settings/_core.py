@@ -299,7 +299,7 @@ class Settings:
 
     def set_args(self, parsed_args: Any) -> None:
         """Hand over parsed flags. Without it flags are simply not consulted:
-        a getter never parses ``sys.argv`` (the original did, and could exit)."""
+        a getter never parses ``sys.argv``, which could exit the whole process."""
         self.args = parsed_args
         self.reset_cached_values()
 

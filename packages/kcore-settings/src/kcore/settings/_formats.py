@@ -1,8 +1,8 @@
 """Reading settings files and strings: YAML, ``name=value`` lines, dict literals.
 
 Why a separate module: parsing is where untrusted text meets the program, so it
-is kept small and strict. Nothing here evaluates code (the original ``eval``-ed
-``.dict`` files); YAML goes through the safe loader (the C one when PyYAML has
+is kept small and strict. Nothing here evaluates code (``.dict`` files are
+read as literals); YAML goes through the safe loader (the C one when PyYAML has
 it); every parse error names the file and the line.
 """
 
@@ -37,8 +37,7 @@ def home_dir(environ: Optional[Mapping[str, str]] = None) -> str:
     """The user's home directory, decided when asked (never at import).
 
     ``$HOME`` (from ``environ``, default ``os.environ``), else the password
-    database; the original fell back to the relative ``home/<login>`` via
-    ``os.getlogin()``, which raises without a TTY.
+    database; never ``os.getlogin()``, which raises without a TTY.
     """
     env_home = (os.environ if environ is None else environ).get("HOME")
     if env_home and os.path.isabs(env_home):
@@ -140,7 +139,7 @@ def parse_yaml(text: str, source: Optional[str] = None) -> Dict[str, Any]:
         ) from None
     except yaml.YAMLError as e:
         raise SettingsError("%s: not valid YAML settings: %s" % (where(source, None), e)) from None
-    if data is None:  # empty or comment-only file: no settings (the original crashed)
+    if data is None:  # empty or comment-only file: no settings
         return {}
     if not isinstance(data, dict):
         raise SettingsError(

@@ -4,7 +4,7 @@
 
 Values are quoted with :func:`shlex.quote` and names reduced to shell
 identifiers, so evaluating the output cannot run anything a settings file
-smuggled in (the original printed values unquoted).
+smuggled in.
 
 ``-o/--original`` prints what the original printed for ordinary values: no
 quotes around values made of characters that mean nothing special in a shell
@@ -74,8 +74,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def parse_main_args(argv: Optional[Sequence[str]]) -> Union[argparse.Namespace, Any]:
-    """Parse the CLI flags; an empty list returns the parser itself (as the
-    original did, so other tools can extend it)."""
+    """Parse the CLI flags; an empty list returns the parser itself, so other
+    tools can extend it (the original API)."""
     ap = _build_parser()
     if argv is not None and len(argv) == 0:
         return ap

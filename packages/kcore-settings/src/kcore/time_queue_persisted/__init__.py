@@ -21,12 +21,12 @@ nowhere else: no dotted paths, no builtins, no names starting with ``_``::
 
 ``fire_dt`` is a wall-clock time (naive: local time). A repeating event moves
 its ``fire_dt`` forward every time it fires, so the file always holds the next
-time (the original re-fired repeating events at their first time after a
-reload). Every :meth:`~TimeQueuePersisted.add_event` and
-:meth:`~TimeQueuePersisted.check` reloads the file and saves it under the
-persister's file lock, so several processes can share one queue file (a
-callback that adds an event should add it through the queue that fired it:
-another queue object on the same file would wait for the lock held by this one).
+time and a reload never fires it again at a time already past. Every
+:meth:`~TimeQueuePersisted.add_event` and :meth:`~TimeQueuePersisted.check`
+reloads the file and saves it under the persister's file lock, so several
+processes can share one queue file (a callback that adds an event should add
+it through the queue that fired it: another queue object on the same file
+would wait for the lock held by this one).
 """
 
 from __future__ import annotations

@@ -73,10 +73,9 @@ def capture_call(
 
 
 def exec_wrapper(cmd: Callable[[], Any], locals: Any = None, strip: bool = True) -> Capture:
-    """The original's name; it now takes a *callable*, never a string of code.
+    """The original's name; it takes a *callable*, never a string of code.
 
-    The original ``exec``'d a string with kcore.uncommon's globals. Running
-    strings is how data becomes code, so a ``str`` raises TypeError.
+    Running strings is how data becomes code, so a ``str`` raises TypeError.
     """
     if isinstance(cmd, (str, bytes)):
         raise TypeError(

@@ -1,10 +1,9 @@
 """Password-based symmetric encryption: scrypt + AES-256-GCM, versioned text.
 
-Why this shape: the original derived one key per password with PBKDF2 and a
-fixed, public salt (so equal passwords gave equal keys everywhere) and
-returned errors as ``'ERROR: ...'`` strings that callers could mistake for
-plaintext. Here every message gets its own random salt, the key comes from
-a memory-hard KDF, the ciphertext is authenticated, and failures raise
+Why this shape: with a fixed salt equal passwords give equal keys everywhere,
+and an ``'ERROR: ...'`` string returned on failure can be mistaken for
+plaintext. So every message gets its own random salt, the key comes from a
+memory-hard KDF, the ciphertext is authenticated, and failures raise
 :class:`DecryptionError`.
 
 Text format (ASCII, one line)::
@@ -245,8 +244,8 @@ def symmetric_crypt(
 ) -> str:
     """The original entry point: ``decrypt=None`` decides by the prefix.
 
-    Unlike the original, errors raise :class:`DecryptionError` instead of
-    being returned as ``'ERROR: ...'`` strings.
+    Errors raise :class:`DecryptionError`: an ``'ERROR: ...'`` string returned
+    instead could be mistaken for the plaintext.
     """
     if decrypt is None:
         decrypt = is_encrypted(data)

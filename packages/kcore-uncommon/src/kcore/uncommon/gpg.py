@@ -1,10 +1,9 @@
 """gpg symmetric encryption, isolated in a throw-away GnuPG home.
 
-The original ran gpg in the user's ``~/.gnupg`` and afterwards killed every
-gpg-agent process that had appeared meanwhile (possibly someone else's).
-Here each call gets a private temporary home directory (mode 0700), the
-passphrase travels on a pipe (never argv or env), and only the agent of
-that temporary home is stopped (``gpgconf --homedir ... --kill all``).
+Each call gets a private temporary home directory (mode 0700), so the user's
+``~/.gnupg`` is never touched; the passphrase travels on a pipe (never argv,
+which every user can see, nor the environment); and only the agent of that
+temporary home is stopped (``gpgconf --homedir ... --kill all``), never another process's.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ def _module_name_for(filename: str) -> str:
 def load_file_as_module(filename: str, desired_module_name: Optional[str] = None) -> ModuleType:
     """Import a Python source file as a new module object (not added to sys.modules).
 
-    The name defaults to the file's base name without ``.py`` (the original
-    kept the directory part too, which is not a valid module name).
+    The name defaults to the file's base name without ``.py`` (with the
+    directory part it would not be a valid module name).
     """
     if not os.path.isfile(filename):
         raise FileNotFoundError("load_file_as_module: no such file: %s" % filename)

@@ -1,8 +1,8 @@
 """Token-bucket rate limiter with an injectable clock.
 
-The original read ``time.time()`` (jumps with NTP and DST-less clock
-changes); the default here is ``time.monotonic``. Pass ``clock=time.time``
-if you serialize the state and restore it in another process.
+The default clock is ``time.monotonic``, because ``time.time()`` jumps when
+the system clock is set (NTP, by hand). Pass ``clock=time.time`` if you
+serialize the state and restore it in another process.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class RateLimiter:
     ) -> bool:
         """Block until a token is available (True) or ``timeout`` seconds pass (False).
 
-        Sleeps ``polling_interval`` seconds between checks, as the original did;
+        Sleeps ``polling_interval`` seconds between checks, as existing callers expect;
         ``polling_interval=None`` sleeps exactly until the next token is due.
         """
         if polling_interval is not None and not polling_interval > 0:

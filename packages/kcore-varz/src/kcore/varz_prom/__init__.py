@@ -279,7 +279,7 @@ def render(
         if registry is None:
             registry = prometheus_client.REGISTRY
         sources = [registry]
-    if isinstance(names, str):  # the original passed a string where a list belongs
+    if isinstance(names, str):  # one name on its own, not a list of its characters
         names = [names]
     extra = healthz_families(healthz) if healthz is not None else ()
     encoder, content_type = exposition.choose_encoder(accept or "")
@@ -375,7 +375,7 @@ def init(webserver: "Any" = None, auto_healthz: bool = True) -> "Optional[bool]"
     With ``auto_healthz`` the server's /healthz (whatever it is when
     scraped) is exported as ``healthz_info``/``healthz_status``; /healthz
     itself keeps being served as before. Returns True, or None without a
-    web server (as the original did)."""
+    web server (the original API's return values)."""
     global HEALTHZ_HANDLER
     if COLLECTOR is None and available():
         install()

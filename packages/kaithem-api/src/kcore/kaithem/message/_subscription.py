@@ -137,7 +137,7 @@ class Subscription:
                 sub = me()
                 if sub is not None:
                     age = time.monotonic() - born
-                    if age < 0.5:  # the original's check was inverted
+                    if age < 0.5:  # collected this soon: the caller kept no reference
                         _logger.log_warning(
                             "weak message bus subscriber on %r was garbage collected %.3fs "
                             "after subscribing; keep a reference or subscribe strongly"

@@ -28,9 +28,9 @@ The parts live in private modules (import every name from here): ``_errors``
 (:class:`GenericTagPointClass`) and ``_types`` (the numeric, string, object and
 binary tags). This module holds the registry, :class:`Namespace`.
 
-Expression tags (names starting with ``=``) and tag alarms evaluated Python
-code with ``eval`` in the original; they are deliberately not supported here
-(creating one raises :class:`TagError`).
+Expression tags (names starting with ``=``) and tag alarms would evaluate
+Python code with ``eval``; they are deliberately not supported (creating one
+raises :class:`TagError`).
 """
 
 from __future__ import annotations
