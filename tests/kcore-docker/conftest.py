@@ -4,9 +4,11 @@ $DOCKER_HOST. Images are imported from a rootfs tar holding busybox-static's bin
 
 import io
 import os
+import pathlib
 import shutil
 import subprocess
 import tarfile
+import tempfile
 
 import pytest
 from ktest import ServerProcess, wait_for
@@ -23,12 +25,14 @@ def _ping(client):
 
 
 @pytest.fixture(scope="session")
-def podman_client(tmp_path_factory):
+def podman_client():
     if shutil.which("podman") is None:
         pytest.skip("podman is not installed (Debian: apt-get install -y podman)")
     import docker
 
-    base = tmp_path_factory.mktemp("podman")
+    # podman refuses a runroot longer than 50 characters: pytest's temporary
+    # folders grow past that, so the engine gets a short folder of its own.
+    base = pathlib.Path(tempfile.mkdtemp(prefix="kcpod-", dir="/tmp"))
     sock = base / "engine.sock"
     service = ServerProcess(
         [
