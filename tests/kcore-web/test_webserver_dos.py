@@ -64,26 +64,6 @@ def test_tiny_chunks_over_the_wire_still_make_the_body(serve, raw):
     assert c.response()[::2] == (200, b"len=5000")
 
 
-def _ws_handshake(port, path="/ws", origin=None):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    extra = "Origin: %s\r\n" % origin if origin else ""
-    s.sendall(
-        (
-            "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\n%s\r\n" % (path, port, extra)
-        ).encode()
-    )
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return s, head.decode(), rest
-
-
 def _close_code(s, rest=b"", timeout=5.0):
     """The code of the close frame the server sends (None: closed without one)."""
     s.settimeout(timeout)
@@ -109,7 +89,7 @@ def test_websocket_message_of_endless_empty_fragments_is_refused(serve):
     make one message, then close 1009."""
     s = serve({})
     s.add_websocket_handler("/ws", lambda ws: [ws.send(m) for m in ws])
-    c, head, rest = _ws_handshake(s.port)
+    c, head, rest = ktest.ws_handshake(s.port)
     assert head.startswith("HTTP/1.1 101")
     mask = b"\x00\x00\x00\x00"
     frames = b"\x01\x80" + mask + (b"\x00\x80" + mask) * 5000
@@ -124,7 +104,7 @@ def test_websocket_message_of_endless_empty_fragments_is_refused(serve):
 def test_websocket_fragments_are_joined_within_the_limit(serve):
     s = serve({})
     s.add_websocket_handler("/ws", lambda ws: [ws.send(m) for m in ws])
-    c, _head, rest = _ws_handshake(s.port)
+    c, _head, rest = ktest.ws_handshake(s.port)
     mask = b"\x00\x00\x00\x00"
     frames = b"\x01\x81" + mask + b"a" + (b"\x00\x81" + mask + b"b") * 1000
     frames += b"\x80\x81" + mask + b"c"
@@ -262,14 +242,14 @@ def test_silent_websockets_time_out_and_free_the_limit(serve):
     good: now they are pinged and closed."""
     s = serve({}, max_websockets=2, ws_ping_interval=0.3, ws_ping_timeout=0.3)
     s.add_websocket_handler("/ws", lambda ws: [ws.send(m) for m in ws])
-    silent = [_ws_handshake(s.port)[0] for _ in range(2)]  # never read, never answer
-    c, head, _rest = _ws_handshake(s.port)
+    silent = [ktest.ws_handshake(s.port)[0] for _ in range(2)]  # never read, never answer
+    c, head, _rest = ktest.ws_handshake(s.port)
     assert head.startswith("HTTP/1.1 503")
     c.close()
     t0 = time.monotonic()
 
     def new_session_accepted():
-        c, head, _rest = _ws_handshake(s.port)
+        c, head, _rest = ktest.ws_handshake(s.port)
         c.close()
         return head.startswith("HTTP/1.1 101")
 
@@ -316,8 +296,8 @@ def test_one_address_cannot_take_every_connection(serve, raw):
 def test_websockets_count_for_their_address(serve, raw):
     s = serve({}, max_connections_per_address=2)
     s.add_websocket_handler("/ws", lambda ws: [ws.send(m) for m in ws])
-    a = _ws_handshake(s.port)[0]
-    b = _ws_handshake(s.port)[0]
+    a = ktest.ws_handshake(s.port)[0]
+    b = ktest.ws_handshake(s.port)[0]
     ktest.wait_for(lambda: s._engine.per_address.get("127.0.0.1") == 2)
     assert raw(s.port).response()[0] == 503
     a.close()

@@ -105,24 +105,6 @@ def test_message_too_big_closes_1009(ws_srv):
         assert info.value.rcvd.code == 1009
 
 
-def _raw_handshake(port, path="/ws/echo", version="13", key="dGhlIHNhbXBsZSBub25jZQ=="):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(
-        (
-            "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: %s\r\n\r\n" % (path, key, version)
-        ).encode()
-    )
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return s, head.decode(), rest
-
-
 def _read_frame(s, buf):
     while len(buf) < 2:
         buf += s.recv(4096)
@@ -133,7 +115,7 @@ def _read_frame(s, buf):
 
 
 def test_rfc6455_accept_key_and_unmasked_frame_rejected(ws_srv):
-    s, head, rest = _raw_handshake(ws_srv.port)
+    s, head, rest = ktest.ws_handshake(ws_srv.port, "/ws/echo")
     assert head.startswith("HTTP/1.1 101")
     assert "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head  # RFC 6455 example
     s.sendall(b"\x81\x02hi")  # unmasked text frame: protocol error
@@ -144,7 +126,7 @@ def test_rfc6455_accept_key_and_unmasked_frame_rejected(ws_srv):
 
 
 def test_invalid_utf8_text_closes_1007(ws_srv):
-    s, _head, rest = _raw_handshake(ws_srv.port)
+    s, _head, rest = ktest.ws_handshake(ws_srv.port, "/ws/echo")
     mask = b"\x01\x02\x03\x04"
     payload = b"\xff\xfe"
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
@@ -155,10 +137,10 @@ def test_invalid_utf8_text_closes_1007(ws_srv):
 
 
 def test_bad_handshakes(ws_srv):
-    s, head, _ = _raw_handshake(ws_srv.port, version="8")
+    s, head, _ = ktest.ws_handshake(ws_srv.port, "/ws/echo", version="8")
     assert head.startswith("HTTP/1.1 426") and "Sec-WebSocket-Version: 13" in head
     s.close()
-    s, head, _ = _raw_handshake(ws_srv.port, key="short")
+    s, head, _ = ktest.ws_handshake(ws_srv.port, "/ws/echo", key="short")
     assert head.startswith("HTTP/1.1 400")
     s.close()
 
@@ -167,7 +149,7 @@ def test_session_limit(ws_srv):
     with contextlib.ExitStack() as stack:
         for _ in range(4):
             stack.enter_context(websockets_sync.connect(_url(ws_srv, "/ws/echo")))
-        s, head, _ = _raw_handshake(ws_srv.port)
+        s, head, _ = ktest.ws_handshake(ws_srv.port, "/ws/echo")
         assert head.startswith("HTTP/1.1 503")
         s.close()
 
@@ -257,7 +239,7 @@ def test_a_blocked_send_and_a_recv_do_not_disturb_each_other(serve, poll):
             received.append(message)
 
     s.add_websocket_handler("/ws", handler)
-    c, head, _rest = _raw_handshake(s.port, path="/ws")
+    c, head, _rest = ktest.ws_handshake(s.port, "/ws")
     assert head.startswith("HTTP/1.1 101")
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never reads
     trigger.set()
@@ -285,23 +267,9 @@ def _echo(ws):
 
 
 def _upgrade_status(port, path, origin=None):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    extra = "Origin: %s\r\n" % origin if origin else ""
-    s.sendall(
-        (
-            "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\n%s\r\n" % (path, port, extra)
-        ).encode()
-    )
-    data = b""
-    while b"\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    s, head, _rest = ktest.ws_handshake(port, path, origin)
     s.close()
-    return int(data.split(b" ")[1])
+    return int(head.split(" ")[1])
 
 
 def test_accept_refuses_before_the_upgrade(serve):

@@ -57,6 +57,28 @@ def port_open(port, host="127.0.0.1") -> bool:
         return False
 
 
+def ws_handshake(port, path="/ws", origin=None, version="13", key="dGhlIHNhbXBsZSBub25jZQ=="):
+    """Send a raw RFC 6455 upgrade request to 127.0.0.1:port and read the
+    response head: returns (socket, head as text, bytes that followed it)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    extra = "Origin: %s\r\n" % origin if origin else ""
+    s.sendall(
+        (
+            "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+            "Sec-WebSocket-Version: %s\r\n%s\r\n" % (path, port, key, version, extra)
+        ).encode()
+    )
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return s, head.decode(), rest
+
+
 def make_certs(directory) -> dict:
     """A CA, a server certificate for 127.0.0.1/localhost and a client certificate,
     made by the openssl binary in `directory`. Returns the paths by role."""
